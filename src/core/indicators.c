@@ -1,0 +1,2 @@
+/* indicators.c — see indicators.h. (Being written.) */
+#include "core/indicators.h"

@@ -1,0 +1,2 @@
+/* strategy.c — see strategy.h. (Being written.) */
+#include "core/strategy.h"

@@ -1,0 +1,108 @@
+/* strategy.h — the strategy language (strategy-language.md §1–§3): a JSON document is
+ * validated and compiled into a flat node array, then evaluated on one decision date. */
+#ifndef LEVER_CORE_STRATEGY_H
+#define LEVER_CORE_STRATEGY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/indicators.h"
+#include "core/problems.h"
+
+#define LV_TICKER_MAX 16 /* longest ticker + NUL */
+
+/* Passed as `root` to evaluate the whole strategy rather than one node. */
+#define LV_ROOT (-1)
+
+/* A time series the evaluator reads, one value per decision date. Series are deduplicated:
+ * two conditions on the same ticker, indicator and canonical parameters share one id. */
+enum lv_series_kind {
+    LV_SERIES_INDICATOR,  /* indicator `ind` with `params` over `ticker`'s own bars */
+    LV_SERIES_SORT_SCORE, /* indicator of sort `sort`'s child `child` on its synthetic series */
+};
+
+struct lv_series_key {
+    enum lv_series_kind kind;
+    char ticker[LV_TICKER_MAX]; /* LV_SERIES_INDICATOR only; upper case */
+    enum lv_ind ind;
+    struct lv_ind_params params; /* canonical: every default filled in */
+    int sort;                    /* LV_SERIES_SORT_SCORE: index into the sort table */
+    int child;                   /* LV_SERIES_SORT_SCORE: position of the child in the sort */
+};
+
+/* One sort node, as the simulator needs it to build the children's synthetic series (§5). */
+struct lv_sort_info {
+    int node;  /* node index of the sort element */
+    int depth; /* nesting depth among sorts: 0 = no sort above it */
+    enum lv_ind ind;
+    struct lv_ind_params params;
+    int n_children;
+    const int *child_nodes;  /* node index of each child, in document order */
+    const int *score_series; /* series id of each child's score, parallel to child_nodes */
+};
+
+struct lv_strategy; /* opaque, immutable once compiled: share it freely between threads */
+
+/* Validates and compiles a strategy document (an object with "elements", or a bare array).
+ * On success returns 0 and *out (free with lv_strategy_free). On failure returns -1 and
+ * `problems` holds every problem found, each with its JSON Pointer. `warnings` (may be
+ * NULL) receives non-fatal notes such as a weight group not summing to 100. */
+int lv_strategy_compile(const json_t *doc, struct lv_strategy **out, struct lv_problems *problems,
+                        struct lv_problems *warnings);
+void lv_strategy_free(struct lv_strategy *strategy);
+
+/* Document metadata (NULL when absent). */
+const char *lv_strategy_name(const struct lv_strategy *s);
+
+/* Series the tree reads, ids 0..n-1. */
+int lv_strategy_n_series(const struct lv_strategy *s);
+const struct lv_series_key *lv_strategy_series(const struct lv_strategy *s, int id);
+
+/* Tickers that can be held (every `ticker` element), ids 0..n-1, upper case. */
+int lv_strategy_n_tickers(const struct lv_strategy *s);
+const char *lv_strategy_ticker(const struct lv_strategy *s, int id);
+
+/* Sorts, ordered so that every sort comes after all sorts nested inside it (deepest first). */
+int lv_strategy_n_sorts(const struct lv_strategy *s);
+const struct lv_sort_info *lv_strategy_sort(const struct lv_strategy *s, int index);
+
+/* If `node` is a ticker element, its ticker id; otherwise -1. */
+int lv_strategy_node_ticker(const struct lv_strategy *s, int node);
+
+/* Series ids and held-ticker ids read anywhere under `node` (LV_ROOT = whole tree), each
+ * listed once. Write at most `cap` ids and return how many exist. */
+int lv_strategy_subtree_series(const struct lv_strategy *s, int node, int *ids, int cap);
+int lv_strategy_subtree_tickers(const struct lv_strategy *s, int node, int *ids, int cap);
+
+/* An allocation: target weights by ticker id, summing to 1, in order of first appearance.
+ * n == 0 means cash. Zero-weight entries may appear (a scale branch at 0 %). */
+struct lv_alloc {
+    int n;
+    int *ticker;    /* capacity lv_strategy_n_tickers() */
+    double *weight; /* same capacity */
+};
+
+/* Per-thread scratch space for evaluation; allocate one per thread, reuse for every day. */
+struct lv_evaluator;
+struct lv_evaluator *lv_evaluator_new(const struct lv_strategy *s);
+void lv_evaluator_free(struct lv_evaluator *ev);
+
+/* Inputs missing during the last evaluation (a data gap or an indicator not yet defined):
+ * the node that read them behaved like an empty branch (§3). */
+struct lv_eval_report {
+    int n_missing;     /* how many series reads found NaN */
+    int first_missing; /* series id of the first one, or -1 */
+};
+
+/* Evaluates the tree (root = LV_ROOT) or one node alone as if it were the only top-level
+ * element (used for sort children's synthetic series), on one decision date.
+ * values[id] is the value of series id on that date, NaN when missing. `out` must have
+ * capacity lv_strategy_n_tickers(). Never fails: bad days degrade to cash. */
+void lv_evaluate(struct lv_evaluator *ev, int root, const double *values, struct lv_alloc *out,
+                 struct lv_eval_report *report);
+
+/* Allocates an lv_alloc with the right capacity for s (free with lv_alloc_free). */
+int lv_alloc_init(struct lv_alloc *alloc, const struct lv_strategy *s);
+void lv_alloc_free(struct lv_alloc *alloc);
+
+#endif
