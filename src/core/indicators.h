@@ -40,6 +40,9 @@ enum lv_ind {
 
 #define LV_IND_MAX_PARAMS 5
 
+/* Largest accepted period (TA-Lib's own limit); keeps every lookback well inside an int. */
+#define LV_IND_MAX_PERIOD 100000
+
 /* Which bar fields an indicator reads. Sort scores (equity series) only have a close, so
  * only LV_INPUT_CLOSE indicators are valid there. */
 enum lv_ind_input { LV_INPUT_CLOSE, LV_INPUT_HL, LV_INPUT_HLC, LV_INPUT_HLCV, LV_INPUT_CV };
