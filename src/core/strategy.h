@@ -66,6 +66,10 @@ const char *lv_strategy_ticker(const struct lv_strategy *s, int id);
 int lv_strategy_n_sorts(const struct lv_strategy *s);
 const struct lv_sort_info *lv_strategy_sort(const struct lv_strategy *s, int index);
 
+/* Elements, numbered 0..n-1 in document preorder: a node's subtree is the node and the ones
+ * after it up to its last descendant; the first top-level element is node 0. */
+int lv_strategy_n_nodes(const struct lv_strategy *s);
+
 /* If `node` is a ticker element, its ticker id; otherwise -1. */
 int lv_strategy_node_ticker(const struct lv_strategy *s, int node);
 
