@@ -1,0 +1,363 @@
+/* cmd_bars.c — `lever bars import PATH…` (CSV files into the bars table, all or nothing) and
+ * `lever bars list` (each symbol's coverage). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "cli/commands.h"
+#include "core/bars_csv.h"
+#include "core/market.h"
+#include "db/bars.h"
+#include "db/db.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lever bars import [--source csv|synthetic] PATH...\n"
+            "       lever bars list\n\n"
+            "import  Reads daily bars from CSV files (header date,open,high,low,close,volume\n"
+            "        and optionally symbol). A file without a symbol column is named after its\n"
+            "        symbol: SPY.csv. A directory stands for the *.csv files in it. Every file\n"
+            "        is checked first; a bad row is reported as FILE:LINE: field NAME and\n"
+            "        nothing is imported. All files go in one transaction. Re-importing a\n"
+            "        symbol replaces its bars from the file's first to its last day and keeps\n"
+            "        the days outside that range. --source marks the rows (default csv; the\n"
+            "        UI flags synthetic data).\n"
+            "list    Prints each symbol's first day, last day, number of bars and sources.\n\n"
+            "The database is DATABASE_URL. Exit status: 0 ok, 1 failure, 2 usage.\n");
+}
+
+/* ---- Collecting and parsing files -------------------------------------------------------- */
+
+struct file_list {
+    char **paths; /* owned strings */
+    int n, cap;
+};
+
+static int file_list_add(struct file_list *list, const char *path)
+{
+    if (list->n == list->cap) {
+        int cap = list->cap > 0 ? list->cap * 2 : 16;
+        char **grown = realloc(list->paths, (size_t)cap * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        list->paths = grown;
+        list->cap = cap;
+    }
+    list->paths[list->n] = strdup(path);
+    return list->paths[list->n] != NULL ? (list->n++, 0) : -1;
+}
+
+static void file_list_free(struct file_list *list)
+{
+    for (int i = 0; i < list->n; i++)
+        free(list->paths[i]);
+    free(list->paths);
+}
+
+static int has_csv_suffix(const char *name)
+{
+    size_t len = strlen(name);
+    return len > 4 && strcasecmp(name + len - 4, ".csv") == 0;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds the *.csv files of a directory, in name order. */
+static int add_directory(struct file_list *list, const char *dir_path)
+{
+    DIR *dir = opendir(dir_path);
+    if (dir == NULL) {
+        fprintf(stderr, "lever bars import: %s: %s\n", dir_path, strerror(errno));
+        return -1;
+    }
+    int first = list->n;
+    const struct dirent *entry;
+    int rc = 0;
+    while (rc == 0 && (entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] == '.' || !has_csv_suffix(entry->d_name))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir_path, entry->d_name);
+        rc = file_list_add(list, path);
+    }
+    closedir(dir);
+    if (rc == 0 && list->n == first)
+        fprintf(stderr, "lever bars import: %s: no .csv files in this directory\n", dir_path);
+    qsort(list->paths + first, (size_t)(list->n - first), sizeof *list->paths, compare_strings);
+    return rc == 0 && list->n > first ? 0 : -1;
+}
+
+static int collect_paths(struct file_list *list, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            fprintf(stderr, "lever bars import: %s: %s\n", argv[i], strerror(errno));
+            return -1;
+        }
+        int rc = S_ISDIR(st.st_mode) ? add_directory(list, argv[i]) : file_list_add(list, argv[i]);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Reads a whole file. Returns a malloc'ed buffer (caller frees) or NULL with errno set. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 1 << 16, used = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        used += fread(buf + used, 1, cap - used, f);
+        if (used < cap)
+            break;
+        char *grown = realloc(buf, cap * 2);
+        if (grown == NULL) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    int failed = buf != NULL && ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        errno = EIO;
+        return NULL;
+    }
+    *len = used;
+    return buf;
+}
+
+/* The symbol a file name implies ("data/spy.csv" → "SPY"), or NULL when the name is not a
+ * valid symbol (then the file must have a symbol column). */
+static const char *symbol_from_path(const char *path, char out[LV_SYMBOL_MAX])
+{
+    const char *base = strrchr(path, '/');
+    base = base != NULL ? base + 1 : path;
+    size_t len = strlen(base);
+    if (has_csv_suffix(base))
+        len -= 4;
+    return lv_symbol_normalize(base, len, out) ? out : NULL;
+}
+
+/* Parsed files: one table per file, in argument order. */
+struct parsed {
+    const char **paths; /* borrowed from the file list */
+    struct lv_bar_table *tables;
+    int n;
+};
+
+static void parsed_free(struct parsed *p)
+{
+    for (int i = 0; i < p->n; i++)
+        lv_bar_table_free(&p->tables[i]);
+    free(p->tables);
+}
+
+/* Parses every file, reporting every bad one; returns -1 if any is bad. */
+static int parse_all(const struct file_list *files, struct parsed *out)
+{
+    out->tables = calloc((size_t)files->n, sizeof *out->tables);
+    out->n = 0;
+    if (out->tables == NULL)
+        return -1;
+    int bad = 0;
+    for (int i = 0; i < files->n; i++) {
+        const char *path = files->paths[i];
+        size_t len = 0;
+        char *text = read_file(path, &len);
+        if (text == NULL) {
+            fprintf(stderr, "lever bars import: %s: %s\n", path, strerror(errno));
+            bad++;
+            continue;
+        }
+        char symbol[LV_SYMBOL_MAX];
+        struct lv_error err;
+        struct lv_bar_table table = {0};
+        if (lv_bars_csv_parse(text, len, path, symbol_from_path(path, symbol), &table, &err) != 0) {
+            fprintf(stderr, "lever bars import: %s\n", err.message);
+            bad++;
+        } else {
+            out->tables[out->n++] = table;
+        }
+        free(text);
+    }
+    return bad > 0 ? -1 : 0;
+}
+
+/* Two files carrying the same symbol would silently overwrite each other: refuse. */
+static int check_duplicate_symbols(const struct file_list *files, const struct parsed *p)
+{
+    for (int a = 0; a < p->n; a++)
+        for (int s = 0; s < p->tables[a].n_series; s++)
+            for (int b = a + 1; b < p->n; b++)
+                for (int t = 0; t < p->tables[b].n_series; t++)
+                    if (strcmp(p->tables[a].series[s].symbol, p->tables[b].series[t].symbol) == 0) {
+                        fprintf(stderr, "lever bars import: symbol %s is in both %s and %s\n",
+                                p->tables[a].series[s].symbol, files->paths[a], files->paths[b]);
+                        return -1;
+                    }
+    return 0;
+}
+
+/* ---- Storing ------------------------------------------------------------------------------ */
+
+struct import_job {
+    const struct parsed *parsed;
+    const char *source;
+};
+
+static int store_all(PGconn *conn, void *arg, struct lv_db_error *err)
+{
+    const struct import_job *job = arg;
+    for (int f = 0; f < job->parsed->n; f++) {
+        const struct lv_bar_table *table = &job->parsed->tables[f];
+        for (int s = 0; s < table->n_series; s++)
+            if (lv_bars_store_series(conn, &table->series[s], job->source, NULL, err) != 0)
+                return -1;
+    }
+    return 0;
+}
+
+static void print_imported(const struct parsed *p)
+{
+    long total = 0;
+    int symbols = 0;
+    for (int f = 0; f < p->n; f++)
+        for (int s = 0; s < p->tables[f].n_series; s++) {
+            const struct lv_bar_series *series = &p->tables[f].series[s];
+            char first[LV_DAY_TEXT], last[LV_DAY_TEXT];
+            printf("%-8s %6zu bars  %s .. %s\n", series->symbol, series->n,
+                   lv_day_format(series->day[0], first),
+                   lv_day_format(series->day[series->n - 1], last));
+            total += (long)series->n;
+            symbols++;
+        }
+    printf("imported %ld bars of %d symbol%s\n", total, symbols, symbols == 1 ? "" : "s");
+}
+
+/* Opens a one-connection pool on DATABASE_URL. Returns LV_EXIT_OK and *pool, or the exit
+ * code after printing why (2 when DATABASE_URL is unset, 1 when it cannot be reached). */
+static int open_database(const char *command, struct lv_db_pool **pool)
+{
+    *pool = NULL;
+    const char *url = getenv("DATABASE_URL");
+    if (url == NULL || url[0] == '\0') {
+        fprintf(stderr, "lever bars %s: DATABASE_URL is not set; set it to Lever's database\n",
+                command);
+        return LV_EXIT_USAGE;
+    }
+    struct lv_db_error err;
+    *pool = lv_db_pool_open(url, 1, &err);
+    if (*pool == NULL) {
+        fprintf(stderr, "lever bars %s: DATABASE_URL: %s\n", command, err.message);
+        return LV_EXIT_FAIL;
+    }
+    return LV_EXIT_OK;
+}
+
+static int bars_import(int argc, char **argv)
+{
+    const char *source = LV_BARS_SOURCE_CSV;
+    int first_path = 1;
+    if (argc > 2 && strcmp(argv[1], "--source") == 0) {
+        source = argv[2];
+        first_path = 3;
+    }
+    if (!lv_bars_source_valid(source) || strcmp(source, LV_BARS_SOURCE_ALPACA) == 0) {
+        fprintf(stderr, "lever bars import: --source must be csv or synthetic\n");
+        return LV_EXIT_USAGE;
+    }
+    if (first_path >= argc) {
+        usage(stderr);
+        return LV_EXIT_USAGE;
+    }
+    struct file_list files = {0};
+    struct parsed parsed = {0};
+    int rc = LV_EXIT_FAIL;
+    if (collect_paths(&files, argc - first_path, argv + first_path) != 0 ||
+        parse_all(&files, &parsed) != 0 || check_duplicate_symbols(&files, &parsed) != 0) {
+        fprintf(stderr, "lever bars import: nothing imported\n");
+        goto done;
+    }
+    struct lv_db_pool *pool;
+    rc = open_database("import", &pool);
+    if (pool == NULL)
+        goto done;
+    rc = LV_EXIT_FAIL;
+    struct import_job job = {&parsed, source};
+    struct lv_db_error err;
+    if (lv_db_tx(pool, store_all, &job, &err) != 0) {
+        fprintf(stderr, "lever bars import: %s\nlever bars import: nothing imported\n",
+                err.message);
+    } else {
+        print_imported(&parsed);
+        rc = LV_EXIT_OK;
+    }
+    lv_db_pool_close(pool);
+done:
+    parsed_free(&parsed);
+    file_list_free(&files);
+    return rc;
+}
+
+static int bars_list(int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "lever bars list: unexpected argument '%s'\n", argv[1]);
+        return LV_EXIT_USAGE;
+    }
+    struct lv_db_pool *pool;
+    int opened = open_database("list", &pool);
+    if (pool == NULL)
+        return opened;
+    struct lv_db_error err;
+    struct lv_bars_coverage *list = NULL;
+    int n = 0;
+    int rc = LV_EXIT_FAIL;
+    PGconn *conn = lv_db_acquire(pool, LV_DB_ACQUIRE_TIMEOUT_MS, &err);
+    if (conn != NULL && lv_bars_coverage_list(conn, &list, &n, &err) == 0) {
+        printf("%-15s %-10s %-10s %8s  %s\n", "symbol", "first", "last", "bars", "source");
+        for (int i = 0; i < n; i++) {
+            char first[LV_DAY_TEXT], last[LV_DAY_TEXT];
+            printf("%-15s %-10s %-10s %8ld  %s\n", list[i].symbol,
+                   lv_day_format(list[i].first_day, first), lv_day_format(list[i].last_day, last),
+                   list[i].rows, list[i].sources);
+        }
+        rc = LV_EXIT_OK;
+    } else {
+        fprintf(stderr, "lever bars list: %s\n", err.message);
+    }
+    free(list);
+    lv_db_release(pool, conn);
+    lv_db_pool_close(pool);
+    return rc;
+}
+
+int cmd_bars(int argc, char **argv)
+{
+    if (lv_cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return LV_EXIT_OK;
+    }
+    if (argc >= 2 && strcmp(argv[1], "import") == 0)
+        return bars_import(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return bars_list(argc - 1, argv + 1);
+    usage(stderr);
+    return LV_EXIT_USAGE;
+}
