@@ -16,7 +16,10 @@ static void usage(FILE *out)
 
 int cmd_version(int argc, char **argv)
 {
-    (void)argv;
+    if (lv_cli_wants_help(argc, argv)) {
+        printf("usage: lever version\n\nPrints the version of this binary.\n");
+        return LV_EXIT_OK;
+    }
     if (argc > 1) {
         fprintf(stderr, "usage: lever version\n");
         return LV_EXIT_USAGE;

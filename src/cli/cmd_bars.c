@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "core/bars_csv.h"
 #include "core/market.h"
+#include "core/synth.h"
 #include "db/bars.h"
 #include "db/db.h"
 
@@ -18,7 +19,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: lever bars import [--source csv|synthetic] PATH...\n"
-            "       lever bars list\n\n"
+            "       lever bars list\n"
+            "       lever bars synth [--if-empty]\n\n"
             "import  Reads daily bars from CSV files (header date,open,high,low,close,volume\n"
             "        and optionally symbol). A file without a symbol column is named after its\n"
             "        symbol: SPY.csv. A directory stands for the *.csv files in it. Every file\n"
@@ -27,7 +29,10 @@ static void usage(FILE *out)
             "        symbol replaces its bars from the file's first to its last day and keeps\n"
             "        the days outside that range. --source marks the rows (default csv; the\n"
             "        UI flags synthetic data).\n"
-            "list    Prints each symbol's first day, last day, number of bars and sources.\n\n"
+            "list    Prints each symbol's first day, last day, number of bars and sources.\n"
+            "synth   Writes a deterministic synthetic universe (the 21 sample ETF symbols,\n"
+            "        2005-2024, correlated moves) marked source \"synthetic\"; with --if-empty\n"
+            "        only when the database has no bars yet (make run uses this).\n\n"
             "The database is DATABASE_URL. Exit status: 0 ok, 1 failure, 2 usage.\n");
 }
 
@@ -348,6 +353,65 @@ static int bars_list(int argc, char **argv)
     return rc;
 }
 
+/* Writes one synthetic series per symbol inside the caller's transaction. */
+static int store_synth(PGconn *conn, void *arg, struct lv_db_error *err)
+{
+    const struct lv_synth_market *market = arg;
+    for (size_t k = 0; k < market->n_symbols; k++) {
+        const struct lv_synth_series *in = &market->series[k];
+        struct lv_bar_series series = {.n = in->n, .day = in->day, .open = in->open,
+                                       .high = in->high, .low = in->low, .close = in->close,
+                                       .volume = in->volume};
+        snprintf(series.symbol, sizeof series.symbol, "%s", in->symbol);
+        struct lv_bars_stored stored;
+        if (lv_bars_store_series(conn, &series, LV_BARS_SOURCE_SYNTHETIC, &stored, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* `lever bars synth [--if-empty]`: the deterministic sample universe (src/core/synth.h),
+ * stored with source "synthetic" so every view can say the prices are not real. */
+static int bars_synth(int argc, char **argv)
+{
+    int if_empty = argc == 2 && strcmp(argv[1], "--if-empty") == 0;
+    if (argc > 1 && !if_empty) {
+        fprintf(stderr, "lever bars synth: unexpected argument '%s'\n", argv[1]);
+        return LV_EXIT_USAGE;
+    }
+    struct lv_db_pool *pool;
+    int opened = open_database("synth", &pool);
+    if (pool == NULL)
+        return opened;
+    struct lv_db_error err;
+    char any[8] = "";
+    PGconn *conn = lv_db_acquire(pool, LV_DB_ACQUIRE_TIMEOUT_MS, &err);
+    int has_bars = conn != NULL
+                       ? lv_db_query_value(conn, "SELECT 1 FROM bars LIMIT 1", 0, NULL, any,
+                                           sizeof any, &err)
+                       : -1;
+    lv_db_release(pool, conn);
+    int rc = LV_EXIT_FAIL;
+    struct lv_synth_market market = {0};
+    if (has_bars < 0) {
+        fprintf(stderr, "lever bars synth: %s\n", err.message);
+    } else if (if_empty && has_bars == 1) {
+        rc = LV_EXIT_OK;
+    } else if (lv_synth_generate(lv_day_from_ymd(2005, 1, 1), lv_day_from_ymd(2024, 12, 31),
+                                 LV_SYNTH_DEFAULT_SEED, &market) != 0) {
+        fprintf(stderr, "lever bars synth: out of memory\n");
+    } else if (lv_db_tx(pool, store_synth, &market, &err) != 0) {
+        fprintf(stderr, "lever bars synth: %s\nlever bars synth: nothing written\n", err.message);
+    } else {
+        printf("wrote %zu synthetic symbols x %zu days (2005-2024, source \"synthetic\")\n",
+               market.n_symbols, market.series[0].n);
+        rc = LV_EXIT_OK;
+    }
+    lv_synth_free(&market);
+    lv_db_pool_close(pool);
+    return rc;
+}
+
 int cmd_bars(int argc, char **argv)
 {
     if (lv_cli_wants_help(argc, argv)) {
@@ -358,6 +422,8 @@ int cmd_bars(int argc, char **argv)
         return bars_import(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "list") == 0)
         return bars_list(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "synth") == 0)
+        return bars_synth(argc - 1, argv + 1);
     usage(stderr);
     return LV_EXIT_USAGE;
 }

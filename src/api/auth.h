@@ -1,0 +1,34 @@
+/* auth.h — API tokens: random secrets shown once, stored only as SHA-256 hashes, and the
+ * lookup that turns an `Authorization: Bearer` header into a user id. */
+#ifndef LEVER_API_AUTH_H
+#define LEVER_API_AUTH_H
+
+#include <libpq-fe.h>
+
+#include "db/db.h"
+
+/* "lvr_" + 43 base64url characters (32 random bytes) + NUL. */
+#define LV_TOKEN_TEXT 64
+#define LV_TOKEN_PREFIX_LEN 12 /* "lvr_" + 8 characters: shown in listings to tell tokens apart */
+
+/* Creates a token named `name` for user_id, writes its secret (shown once, never stored)
+ * into secret_out and returns the new token's id, or -1. */
+int lv_token_create(PGconn *conn, int user_id, const char *name, char secret_out[LV_TOKEN_TEXT],
+                    struct lv_db_error *err);
+
+/* Looks up a presented secret: returns 1 and *user_id for a live token (not revoked, not
+ * expired), 0 for an unknown one, -1 on a database error. Marks the token used at most once
+ * a minute so authentication stays a read in the common case. */
+int lv_token_authenticate(PGconn *conn, const char *secret, int *user_id, struct lv_db_error *err);
+
+/* Extracts the token from an Authorization header value ("Bearer <token>", case-insensitive
+ * scheme). Returns NULL when the header is absent or of another form. */
+const char *lv_bearer_token(const char *authorization);
+
+/* Creates a local user (no Discord login needed). discord_id may be NULL: the user then gets
+ * the placeholder "local:<random hex>" (the column is NOT NULL UNIQUE in the seed). Returns
+ * the new user's id or -1 (a duplicate discord id reports SQLSTATE 23505). */
+int lv_user_create_local(PGconn *conn, const char *username, const char *discord_id,
+                         struct lv_db_error *err);
+
+#endif
