@@ -1,0 +1,843 @@
+/* backtest.c — one backtest (strategy-language.md §5–§6): inputs aligned to the benchmark's
+ * trading grid, sort scores from synthetic series, the window start, and the daily loop.
+ *
+ * Grid day k is the benchmark's bar k; the "full grid" is every benchmark bar up to the end
+ * date, so sort series can start before the requested start. Every series keeps its own bars;
+ * an alignment array (cached per symbol) maps grid day k to the symbol's bar at or before it. */
+#include "core/backtest.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+_Static_assert(LV_SYMBOL_MAX == LV_TICKER_MAX, "symbols and tickers share one size");
+
+#define GAPS_SHOWN  3     /* dates quoted in an aggregated warning */
+#define WEIGHT_EPS  1e-12 /* weight differences below this are rounding, not trades */
+#define DESCRIPTION 160
+
+/* ---- Workspace: per-thread buffers that only grow ------------------------------------------ */
+
+enum ws_slot {
+    WS_SOURCES,
+    WS_HOLDINGS,
+    WS_VALUES,
+    WS_WEIGHTS,
+    WS_SERIES_IDS,
+    WS_TICKER_IDS,
+    WS_SCORES,
+    WS_CHILD_EQUITY,
+    WS_SYNTHETIC,
+    WS_IND_SCRATCH,
+    WS_SYMBOLS,
+    WS_N_SLOTS
+};
+
+struct lv_backtest_workspace {
+    void *buf[WS_N_SLOTS];
+    size_t size[WS_N_SLOTS];
+};
+
+struct lv_backtest_workspace *lv_backtest_workspace_new(void)
+{
+    return calloc(1, sizeof(struct lv_backtest_workspace));
+}
+
+void lv_backtest_workspace_free(struct lv_backtest_workspace *ws)
+{
+    if (ws == NULL)
+        return;
+    for (int i = 0; i < WS_N_SLOTS; i++)
+        free(ws->buf[i]);
+    free(ws);
+}
+
+/* Buffer `slot` with room for `bytes`; its contents are undefined. NULL when out of memory. */
+static void *ws_get(struct lv_backtest_workspace *ws, enum ws_slot slot, size_t bytes)
+{
+    if (bytes == 0)
+        bytes = 1;
+    if (ws->size[slot] < bytes) {
+        void *grown = realloc(ws->buf[slot], bytes);
+        if (grown == NULL)
+            return NULL;
+        ws->buf[slot] = grown;
+        ws->size[slot] = bytes;
+    }
+    return ws->buf[slot];
+}
+
+/* ---- Run state ----------------------------------------------------------------------------- */
+
+/* One series on the grid: values[k] is its value on grid day k (NaN when undefined or when
+ * its symbol has no bar that day). Indicators come aligned from the shared cache; sort
+ * scores are computed into the workspace. */
+struct source {
+    const double *values;
+    size_t first; /* first grid day with a value; n_grid when none (or not yet resolved, for
+                     a sort score) */
+};
+
+/* A ticker the strategy can hold. */
+struct holding {
+    const struct lv_symbol_bars *bars;
+    const int32_t *align;
+    size_t first; /* first grid day on or after its first bar */
+};
+
+/* A kind of data gap, counted and quoted by its first few occurrences. */
+struct gaps {
+    long count;
+    lv_day day[GAPS_SHOWN];
+    int what[GAPS_SHOWN]; /* series id or ticker id */
+};
+
+struct run {
+    const struct lv_strategy *strategy;
+    struct lv_series_cache *cache;
+    const struct lv_backtest_options *options;
+    struct lv_backtest_workspace *ws;
+    struct lv_backtest_result *out;
+    struct lv_error *err;
+
+    const struct lv_symbol_bars *grid; /* the benchmark's bars */
+    int grid_symbol;
+    size_t n_grid; /* benchmark bars dated on or before the end */
+
+    int n_series, n_tickers;
+    struct source *sources;         /* n_series */
+    struct holding *holdings;       /* n_tickers */
+    double *values;                 /* n_series: the inputs of one decision date */
+    double *held, *target, *listed; /* n_tickers weights: drifted, chosen, last listed */
+    int *series_ids, *ticker_ids;   /* scratch for subtree queries */
+
+    struct lv_evaluator *evaluator;
+    struct lv_alloc alloc;
+    struct gaps missing_inputs;   /* decisions of the main loop */
+    struct gaps missing_in_sorts; /* decisions of sort branches simulated alone */
+    struct gaps held_without_bar;
+};
+
+/* One pass of the daily loop: the whole strategy, or a sort child alone (§5). */
+struct sim {
+    int root;       /* LV_ROOT or a node */
+    const int *ids; /* series read under root, gathered at each decision */
+    int n_ids;
+    size_t first, last; /* grid days; decisions at first..last−1 */
+    double capital;
+    double *equity; /* out: last − first + 1 values */
+    bool record;    /* the main run: list positions, count trades */
+    struct lv_trading_stats stats;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* First grid day dated on or after d (n_grid when none). */
+static size_t grid_index_from(const struct run *run, lv_day d)
+{
+    size_t k = (size_t)(lv_bars_at_or_before(run->grid, d - 1) + 1);
+    return k < run->n_grid ? k : run->n_grid;
+}
+
+/* Close of a held ticker on grid day k, carried from its last bar when it has none that day. */
+static double held_price(const struct holding *h, size_t k)
+{
+    int32_t i = h->align[k];
+    return i >= 0 ? h->bars->close[i] : NAN;
+}
+
+static bool has_bar(const struct run *run, const struct holding *h, size_t k)
+{
+    int32_t i = h->align[k];
+    return i >= 0 && h->bars->day[i] == run->grid->day[k];
+}
+
+static void note_gap(struct gaps *g, lv_day day, int what)
+{
+    if (g->count < GAPS_SHOWN) {
+        g->day[g->count] = day;
+        g->what[g->count] = what;
+    }
+    g->count++;
+}
+
+/* ---- Descriptions for messages ------------------------------------------------------------- */
+
+/* Appends formatted text to buf (size bytes) at *len, never overflowing. */
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+    if (*len >= size)
+        return;
+    va_list args;
+    va_start(args, fmt);
+    int n = vsnprintf(buf + *len, size - *len, fmt, args);
+    va_end(args);
+    if (n > 0)
+        *len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
+}
+
+/* "SMA(period=200)", "CURRENT_PRICE", "VOLATILITY(period=20, annualize=true)". */
+static void describe_indicator(enum lv_ind kind, const struct lv_ind_params *params, char *buf,
+                               size_t size, size_t *len)
+{
+    const struct lv_ind_spec *spec = lv_ind_spec(kind);
+    append(buf, size, len, "%s", spec->name);
+    int shown = 0;
+    for (int i = 0; i < spec->n_params; i++) {
+        const struct lv_ind_param_spec *p = &spec->params[i];
+        if (p->optional && params->v[i] == 0)
+            continue;
+        append(buf, size, len, "%s%s=", shown++ ? ", " : "(", p->name);
+        if (p->boolean)
+            append(buf, size, len, "%s", params->v[i] != 0 ? "true" : "false");
+        else
+            append(buf, size, len, "%g", params->v[i]);
+    }
+    if (shown)
+        append(buf, size, len, ")");
+}
+
+/* "sort by RETURN(period=60) over SPY, QQQ, node 12". */
+static void describe_sort(const struct run *run, const struct lv_sort_info *sort, char *buf,
+                          size_t size, size_t *len)
+{
+    append(buf, size, len, "sort by ");
+    describe_indicator(sort->ind, &sort->params, buf, size, len);
+    append(buf, size, len, " over ");
+    for (int c = 0; c < sort->n_children; c++) {
+        int t = lv_strategy_node_ticker(run->strategy, sort->child_nodes[c]);
+        if (t >= 0)
+            append(buf, size, len, "%s%s", c ? ", " : "", lv_strategy_ticker(run->strategy, t));
+        else
+            append(buf, size, len, "%snode %d", c ? ", " : "", sort->child_nodes[c]);
+    }
+}
+
+/* "SPY SMA(period=200)" or "score of child 2 of sort by …". */
+static void describe_series(const struct run *run, int id, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    const struct lv_series_key *key = lv_strategy_series(run->strategy, id);
+    if (key->kind == LV_SERIES_INDICATOR) {
+        append(buf, size, &len, "%s ", key->ticker);
+        describe_indicator(key->ind, &key->params, buf, size, &len);
+    } else {
+        append(buf, size, &len, "score of child %d of ", key->child + 1);
+        describe_sort(run, lv_strategy_sort(run->strategy, key->sort), buf, size, &len);
+    }
+}
+
+/* ---- Preparing the inputs ------------------------------------------------------------------ */
+
+/* Every symbol the strategy reads must have bars: one error names all that are missing. */
+static int check_symbols(struct run *run, const struct lv_market *market)
+{
+    int cap = run->n_tickers + run->n_series + 1;
+    char(*symbols)[LV_SYMBOL_MAX] = ws_get(run->ws, WS_SYMBOLS, (size_t)cap * LV_SYMBOL_MAX);
+    if (symbols == NULL)
+        return lv_fail(run->err, "out of memory");
+    int n = lv_backtest_symbols(run->strategy, run->options, symbols, cap);
+    char missing[LV_ERROR_MSG - 64];
+    size_t len = 0;
+    int n_missing = 0;
+    for (int i = 0; i < n; i++)
+        if (lv_market_find(market, symbols[i]) < 0)
+            append(missing, sizeof missing, &len, "%s%s", n_missing++ ? ", " : "", symbols[i]);
+    if (n_missing == 0)
+        return 0;
+    return lv_fail(run->err, "no bars for %s %s", n_missing > 1 ? "symbols" : "symbol", missing);
+}
+
+/* Indicator series from the shared cache; sort scores get their grid slice, filled later. */
+static int prepare_sources(struct run *run, const struct lv_market *market)
+{
+    double *scores = NULL;
+    int n_scores = 0;
+    for (int id = 0; id < run->n_series; id++)
+        n_scores += lv_strategy_series(run->strategy, id)->kind == LV_SERIES_SORT_SCORE;
+    if (n_scores > 0) {
+        scores = ws_get(run->ws, WS_SCORES, (size_t)n_scores * run->n_grid * sizeof(double));
+        if (scores == NULL)
+            return lv_fail(run->err, "out of memory");
+    }
+    for (int id = 0; id < run->n_series; id++) {
+        const struct lv_series_key *key = lv_strategy_series(run->strategy, id);
+        struct source *src = &run->sources[id];
+        memset(src, 0, sizeof *src);
+        if (key->kind == LV_SERIES_SORT_SCORE) {
+            src->values = scores;
+            scores += run->n_grid;
+            src->first = run->n_grid;
+            continue;
+        }
+        int symbol = lv_market_find(market, key->ticker);
+        struct lv_series series;
+        struct lv_error why;
+        if (lv_series_cache_get_aligned(run->cache, symbol, key->ind, &key->params,
+                                        run->grid_symbol, &series, &why) != 0) {
+            char name[DESCRIPTION];
+            describe_series(run, id, name, sizeof name);
+            return lv_fail(run->err, "%s: %s", name, why.message);
+        }
+        src->values = series.values;
+        src->first = series.first_defined < run->n_grid ? series.first_defined : run->n_grid;
+    }
+    return 0;
+}
+
+static int prepare_holdings(struct run *run, const struct lv_market *market)
+{
+    for (int t = 0; t < run->n_tickers; t++) {
+        int symbol = lv_market_find(market, lv_strategy_ticker(run->strategy, t));
+        struct holding *h = &run->holdings[t];
+        h->bars = lv_market_bars(market, symbol);
+        h->align = lv_series_cache_alignment(run->cache, symbol, run->grid_symbol);
+        if (h->align == NULL)
+            return lv_fail(run->err, "out of memory");
+        h->first = grid_index_from(run, h->bars->day[0]);
+    }
+    return 0;
+}
+
+/* The input read under `node` that is defined last: its grid day, and which one it is
+ * (*series >= 0 for a series, else *ticker >= 0 for a held ticker). */
+static size_t latest_input(struct run *run, int node, int *series, int *ticker)
+{
+    size_t latest = 0;
+    bool found = false;
+    *series = *ticker = -1;
+    int n = lv_strategy_subtree_series(run->strategy, node, run->series_ids, run->n_series);
+    for (int i = 0; i < n; i++) {
+        const struct source *src = &run->sources[run->series_ids[i]];
+        if (!found || src->first > latest) {
+            latest = src->first;
+            *series = run->series_ids[i];
+            found = true;
+        }
+    }
+    n = lv_strategy_subtree_tickers(run->strategy, node, run->ticker_ids, run->n_tickers);
+    for (int i = 0; i < n; i++) {
+        size_t first = run->holdings[run->ticker_ids[i]].first;
+        if (!found || first > latest) {
+            latest = first;
+            *series = -1;
+            *ticker = run->ticker_ids[i];
+            found = true;
+        }
+    }
+    return latest;
+}
+
+/* ---- The daily loop ------------------------------------------------------------------------ */
+
+static bool calendar_trade_day(enum lv_rebalance rebalance, lv_day prev, lv_day day)
+{
+    switch (rebalance) {
+    case LV_REBALANCE_WEEKLY:
+        return lv_day_new_week(prev, day);
+    case LV_REBALANCE_MONTHLY:
+        return lv_day_new_month(prev, day);
+    case LV_REBALANCE_QUARTERLY:
+        return lv_day_new_quarter(prev, day);
+    case LV_REBALANCE_YEARLY:
+        return lv_day_new_year(prev, day);
+    default:
+        return true;
+    }
+}
+
+/* Evaluates sim->root with the values of grid day k into run->target. */
+static void decide(struct run *run, const struct sim *sim, size_t k)
+{
+    for (int i = 0; i < sim->n_ids; i++) {
+        int id = sim->ids[i];
+        run->values[id] = run->sources[id].values[k];
+    }
+    struct lv_eval_report report = {0, -1};
+    lv_evaluate(run->evaluator, sim->root, run->values, &run->alloc, &report);
+    if (report.n_missing > 0)
+        note_gap(&run->missing_inputs, run->grid->day[k], report.first_missing);
+    memset(run->target, 0, (size_t)run->n_tickers * sizeof(double));
+    for (int j = 0; j < run->alloc.n; j++)
+        run->target[run->alloc.ticker[j]] += run->alloc.weight[j];
+}
+
+/* Appends one row to the result's positions list. */
+static void add_position(struct run *run, lv_day day, int ticker, double weight)
+{
+    struct lv_backtest_result *out = run->out;
+    if (out->n_positions == out->positions_cap) {
+        size_t cap = out->positions_cap ? out->positions_cap * 2 : 64;
+        struct lv_position *grown = realloc(out->positions, cap * sizeof *grown);
+        if (grown == NULL)
+            return;
+        out->positions = grown;
+        out->positions_cap = cap;
+    }
+    struct lv_position *p = &out->positions[out->n_positions++];
+    p->day = day;
+    const char *name = lv_strategy_ticker(run->strategy, ticker);
+    size_t len = strnlen(name, sizeof p->ticker - 1);
+    memcpy(p->ticker, name, len);
+    p->ticker[len] = '\0';
+    p->weight = weight;
+}
+
+/* Lists the target chosen on `day` when it is the first or differs from the last listed:
+ * the tickers it holds in allocation order, then a weight-0 row for each one it dropped. */
+static void list_positions(struct run *run, lv_day day, bool first)
+{
+    bool differs = first;
+    for (int i = 0; i < run->n_tickers && !differs; i++)
+        differs = fabs(run->target[i] - run->listed[i]) > WEIGHT_EPS;
+    if (!differs)
+        return;
+    for (int j = 0; j < run->alloc.n; j++) {
+        int t = run->alloc.ticker[j];
+        if (run->alloc.weight[j] > 0)
+            add_position(run, day, t, run->target[t]);
+    }
+    for (int t = 0; t < run->n_tickers; t++)
+        if (run->listed[t] > 0 && run->target[t] <= 0)
+            add_position(run, day, t, 0);
+    memcpy(run->listed, run->target, (size_t)run->n_tickers * sizeof(double));
+}
+
+/* Moves the drifted weights to the target at the close of grid day k: charges the costs on
+ * the weight moved, counts the trades. Returns the equity after costs. */
+static double trade(struct run *run, struct sim *sim, size_t k, double equity)
+{
+    double moved = 0;
+    for (int t = 0; t < run->n_tickers; t++) {
+        double delta = fabs(run->target[t] - run->held[t]);
+        moved += delta;
+        sim->stats.trades += delta > WEIGHT_EPS;
+    }
+    sim->stats.turnover += moved / 2;
+    if (sim->record)
+        list_positions(run, run->grid->day[k], k == sim->first);
+    memcpy(run->held, run->target, (size_t)run->n_tickers * sizeof(double));
+    return equity - equity * moved * run->options->cost_bps / 10000.0;
+}
+
+/* Holds the drifted weights from the close of grid day k−1 to the close of k: returns the
+ * equity at k and leaves the weights drifted by each ticker's move. */
+static double hold(struct run *run, struct sim *sim, size_t k, double equity)
+{
+    double day_return = 0;
+    bool invested = false;
+    for (int t = 0; t < run->n_tickers; t++) {
+        if (run->held[t] == 0)
+            continue;
+        const struct holding *h = &run->holdings[t];
+        double before = held_price(h, k - 1), after = held_price(h, k);
+        double r = before > 0 && after > 0 ? after / before - 1 : 0;
+        if (sim->record && !has_bar(run, h, k))
+            note_gap(&run->held_without_bar, run->grid->day[k], t);
+        day_return += run->held[t] * r;
+        run->held[t] *= 1 + r;
+        invested = true;
+    }
+    if (invested) {
+        double rescale = 1 / (1 + day_return); /* one division, not one per ticker */
+        for (int t = 0; t < run->n_tickers; t++)
+            run->held[t] *= rescale;
+        sim->stats.invested_days++;
+    }
+    return equity * (1 + day_return);
+}
+
+static void simulate(struct run *run, struct sim *sim)
+{
+    const struct lv_backtest_options *o = run->options;
+    const lv_day *day = run->grid->day;
+    memset(run->held, 0, (size_t)run->n_tickers * sizeof(double));
+    memset(run->listed, 0, (size_t)run->n_tickers * sizeof(double));
+    memset(&sim->stats, 0, sizeof sim->stats);
+    double equity = sim->capital;
+    for (size_t k = sim->first;; k++) {
+        if (k > sim->first)
+            equity = hold(run, sim, k, equity);
+        sim->equity[k - sim->first] = equity;
+        if (k == sim->last)
+            break;
+        bool first = k == sim->first;
+        if (!first && !calendar_trade_day(o->rebalance, day[k - 1], day[k]))
+            continue;
+        decide(run, sim, k);
+        if (!first && o->rebalance == LV_REBALANCE_THRESHOLD) {
+            bool drifted = false;
+            for (int t = 0; t < run->n_tickers && !drifted; t++)
+                drifted = fabs(run->target[t] - run->held[t]) > o->threshold;
+            if (!drifted)
+                continue;
+        }
+        equity = trade(run, sim, k, equity);
+    }
+}
+
+/* ---- Sort scores (§5) ---------------------------------------------------------------------- */
+
+/* First grid day on which a sort child can be evaluated. */
+static size_t child_start(struct run *run, int node)
+{
+    int t = lv_strategy_node_ticker(run->strategy, node);
+    if (t >= 0)
+        return run->holdings[t].first;
+    int series, ticker;
+    return latest_input(run, node, &series, &ticker);
+}
+
+/* A ticker child's synthetic bars from grid day `from` to the end: its bars divided by its
+ * close on S, a flat bar at the last close (volume 0) where it has none. */
+static int ticker_child_series(struct run *run, int ticker, size_t from, size_t s_day,
+                               struct lv_bars_view *view)
+{
+    const struct holding *h = &run->holdings[ticker];
+    size_t n = run->n_grid - from;
+    double *bars = ws_get(run->ws, WS_SYNTHETIC, 5 * n * sizeof(double));
+    if (bars == NULL)
+        return lv_fail(run->err, "out of memory");
+    double *open = bars, *high = bars + n, *low = bars + 2 * n, *close = bars + 3 * n,
+           *volume = bars + 4 * n;
+    double scale = held_price(h, s_day);
+    for (size_t k = from; k < run->n_grid; k++) {
+        size_t i = k - from;
+        int32_t b = h->align[k];
+        if (has_bar(run, h, k)) {
+            open[i] = h->bars->open[b] / scale;
+            high[i] = h->bars->high[b] / scale;
+            low[i] = h->bars->low[b] / scale;
+            close[i] = h->bars->close[b] / scale;
+            volume[i] = h->bars->volume[b];
+        } else {
+            close[i] = open[i] = high[i] = low[i] = h->bars->close[b] / scale;
+            volume[i] = 0;
+        }
+    }
+    *view = (struct lv_bars_view){open, high, low, close, volume, n};
+    return 0;
+}
+
+/* A non-ticker child's synthetic series: its equity simulated alone from S, starting at 1. */
+static int branch_child_series(struct run *run, int node, size_t s_day, struct lv_bars_view *view)
+{
+    size_t n = run->n_grid - s_day;
+    double *equity = ws_get(run->ws, WS_CHILD_EQUITY, n * sizeof(double));
+    if (equity == NULL)
+        return lv_fail(run->err, "out of memory");
+    int n_ids = lv_strategy_subtree_series(run->strategy, node, run->series_ids, run->n_series);
+    struct sim sim = {.root = node,
+                      .ids = run->series_ids,
+                      .n_ids = n_ids,
+                      .first = s_day,
+                      .last = run->n_grid - 1,
+                      .capital = 1,
+                      .equity = equity};
+    simulate(run, &sim);
+    *view = (struct lv_bars_view){.close = equity, .n = n};
+    return 0;
+}
+
+/* Computes the scores of one sort's children (its inner sorts are already resolved). */
+static int resolve_sort(struct run *run, const struct lv_sort_info *sort)
+{
+    size_t s_day = 0;
+    for (int c = 0; c < sort->n_children; c++) {
+        size_t start = child_start(run, sort->child_nodes[c]);
+        s_day = start > s_day ? start : s_day;
+    }
+    char name[DESCRIPTION];
+    size_t len = 0;
+    describe_sort(run, sort, name, sizeof name, &len);
+    if (s_day + 1 >= run->n_grid)
+        return lv_fail(run->err, "%s: its children have no common start before the end", name);
+    int lookback = lv_ind_lookback(sort->ind, &sort->params);
+    /* CUMULATIVE_RETURN without a period measures from the series' first bar: make that S. */
+    bool from_s = sort->ind == LV_IND_CUMULATIVE_RETURN && sort->params.v[0] == 0;
+
+    for (int c = 0; c < sort->n_children; c++) {
+        int ticker = lv_strategy_node_ticker(run->strategy, sort->child_nodes[c]);
+        size_t from = ticker >= 0 && !from_s ? run->holdings[ticker].first : s_day;
+        struct lv_bars_view view;
+        int rc = ticker >= 0 ? ticker_child_series(run, ticker, from, s_day, &view)
+                             : branch_child_series(run, sort->child_nodes[c], s_day, &view);
+        if (rc != 0)
+            return rc;
+        struct source *src = &run->sources[sort->score_series[c]];
+        double *score = (double *)src->values;
+        double *scratch = NULL;
+        size_t scratch_n = lv_ind_scratch_size(sort->ind, view.n);
+        if (scratch_n > 0) {
+            scratch = ws_get(run->ws, WS_IND_SCRATCH, scratch_n * sizeof(double));
+            if (scratch == NULL)
+                return lv_fail(run->err, "out of memory");
+        }
+        struct lv_error why;
+        if (lv_ind_compute(sort->ind, &sort->params, &view, score + from, scratch, &why) != 0)
+            return lv_fail(run->err, "%s: %s", name, why.message);
+        /* Scores exist from S + lookback, whatever the child's own history allows. */
+        size_t defined_from = s_day + (size_t)lookback;
+        for (size_t k = 0; k < defined_from && k < run->n_grid; k++)
+            score[k] = NAN;
+        src->first = run->n_grid;
+        for (size_t k = defined_from; k < run->n_grid; k++) {
+            if (!isnan(score[k])) {
+                src->first = k;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- The run ------------------------------------------------------------------------------- */
+
+/* Sets the window's first grid day and result->start_reason. */
+static int choose_window(struct run *run, size_t *first)
+{
+    char why[DESCRIPTION], when[LV_DAY_TEXT];
+    int series, ticker;
+    size_t start = latest_input(run, LV_ROOT, &series, &ticker);
+    if (series >= 0) {
+        describe_series(run, series, why, sizeof why);
+        const struct source *src = &run->sources[series];
+        if (src->first < run->n_grid)
+            snprintf(run->out->start_reason, sizeof run->out->start_reason, "%s: first value on %s",
+                     why, lv_day_format(run->grid->day[src->first], when));
+        else
+            return lv_fail(run->err, "%s has no value on or before %s", why,
+                           lv_day_format(run->grid->day[run->n_grid - 1], when));
+    } else if (ticker >= 0) {
+        const struct holding *h = &run->holdings[ticker];
+        if (h->first >= run->n_grid)
+            return lv_fail(run->err, "%s has no bar on or before %s", h->bars->symbol,
+                           lv_day_format(run->grid->day[run->n_grid - 1], when));
+        snprintf(run->out->start_reason, sizeof run->out->start_reason, "%s: first bar on %s",
+                 h->bars->symbol, lv_day_format(h->bars->day[0], when));
+    } else {
+        snprintf(run->out->start_reason, sizeof run->out->start_reason,
+                 "benchmark %s: first bar on %s", run->grid->symbol,
+                 lv_day_format(run->grid->day[0], when));
+    }
+    if (run->options->start != LV_DAY_NONE) {
+        size_t requested = grid_index_from(run, run->options->start);
+        if (requested >= start) {
+            start = requested;
+            snprintf(run->out->start_reason, sizeof run->out->start_reason, "requested start %s",
+                     lv_day_format(run->options->start, when));
+        }
+    }
+    if (start + 1 >= run->n_grid) {
+        char end[LV_DAY_TEXT];
+        return lv_fail(run->err,
+                       "fewer than 2 trading days in the window: it cannot start before %s (%s) "
+                       "and ends %s",
+                       start < run->n_grid ? lv_day_format(run->grid->day[start], when) : "the end",
+                       run->out->start_reason, lv_day_format(run->grid->day[run->n_grid - 1], end));
+    }
+    *first = start;
+    return 0;
+}
+
+/* Quotes the first few dates of a gap list into a warning. */
+static void warn_gaps(struct run *run, const struct gaps *g, bool series, const char *what,
+                      const char *consequence)
+{
+    if (g->count == 0)
+        return;
+    char list[3 * (DESCRIPTION + 16)];
+    size_t len = 0;
+    for (long i = 0; i < g->count && i < GAPS_SHOWN; i++) {
+        char name[DESCRIPTION], when[LV_DAY_TEXT];
+        if (series)
+            describe_series(run, g->what[i], name, sizeof name);
+        else
+            snprintf(name, sizeof name, "%s", lv_strategy_ticker(run->strategy, g->what[i]));
+        append(list, sizeof list, &len, "%s%s %s", i ? "; " : "", lv_day_format(g->day[i], when),
+               name);
+    }
+    lv_backtest_result_warn(run->out, "%s on %ld %s (first: %s%s): %s", what, g->count,
+                            g->count == 1 ? "day" : "days", list,
+                            g->count > GAPS_SHOWN ? "; …" : "", consequence);
+}
+
+/* Grows one result array to `bytes`; false when out of memory (the array is unchanged). */
+static bool grow(void **array, size_t bytes)
+{
+    void *grown = realloc(*array, bytes);
+    if (grown == NULL)
+        return false;
+    *array = grown;
+    return true;
+}
+
+/* Copies the window's dates and benchmark curve into the result; *equity receives the
+ * result's equity array for the loop to fill. */
+static int fill_curves(struct run *run, size_t first, size_t n, double **equity)
+{
+    struct lv_backtest_result *out = run->out;
+    if (out->days_cap < n) {
+        if (!grow((void **)&out->days, n * sizeof *out->days) ||
+            !grow((void **)&out->equity, n * sizeof *out->equity) ||
+            !grow((void **)&out->benchmark, n * sizeof *out->benchmark))
+            return lv_fail(run->err, "out of memory");
+        out->days_cap = n;
+    }
+    out->n_days = n;
+    const double *close = run->grid->close;
+    for (size_t i = 0; i < n; i++) {
+        out->days[i] = run->grid->day[first + i];
+        out->benchmark[i] = run->options->initial_capital * close[first + i] / close[first];
+    }
+    *equity = out->equity;
+    return 0;
+}
+
+static void reset_result(struct lv_backtest_result *out)
+{
+    for (int i = 0; i < out->n_warnings; i++)
+        free(out->warnings[i]);
+    out->n_warnings = 0;
+    out->n_days = 0;
+    out->n_positions = 0;
+    out->window_start = out->window_end = LV_DAY_NONE;
+    out->start_reason[0] = '\0';
+    memset(&out->timing, 0, sizeof out->timing);
+    for (int m = 0; m < LV_METRIC_COUNT; m++)
+        out->metrics.value[m] = out->benchmark_metrics.value[m] = NAN;
+}
+
+/* Points the run's arrays into the workspace. */
+static int bind_buffers(struct run *run)
+{
+    size_t ns = (size_t)run->n_series, nt = (size_t)run->n_tickers;
+    run->sources = ws_get(run->ws, WS_SOURCES, ns * sizeof *run->sources);
+    run->holdings = ws_get(run->ws, WS_HOLDINGS, nt * sizeof *run->holdings);
+    run->values = ws_get(run->ws, WS_VALUES, ns * sizeof *run->values);
+    double *weights = ws_get(run->ws, WS_WEIGHTS, 3 * nt * sizeof *weights);
+    run->series_ids = ws_get(run->ws, WS_SERIES_IDS, ns * sizeof *run->series_ids);
+    run->ticker_ids = ws_get(run->ws, WS_TICKER_IDS, nt * sizeof *run->ticker_ids);
+    if (!run->sources || !run->holdings || !run->values || !weights || !run->series_ids ||
+        !run->ticker_ids)
+        return lv_fail(run->err, "out of memory");
+    run->held = weights;
+    run->target = weights + nt;
+    run->listed = weights + 2 * nt;
+    for (size_t i = 0; i < ns; i++)
+        run->values[i] = NAN;
+    return 0;
+}
+
+/* Everything before the main loop: grid, inputs, sort scores. */
+static int prepare(struct run *run, const struct lv_market *market)
+{
+    const struct lv_backtest_options *o = run->options;
+    run->grid_symbol = lv_market_find(market, o->benchmark);
+    if (run->grid_symbol < 0)
+        return lv_fail(run->err, "no bars for benchmark symbol %s", o->benchmark);
+    if (check_symbols(run, market) != 0)
+        return -1;
+    run->grid = lv_market_bars(market, run->grid_symbol);
+    run->n_grid = o->end == LV_DAY_NONE ? run->grid->n
+                                        : (size_t)(lv_bars_at_or_before(run->grid, o->end) + 1);
+    char when[LV_DAY_TEXT];
+    if (o->start != LV_DAY_NONE && o->end != LV_DAY_NONE && o->start > o->end)
+        return lv_fail(run->err, "the start %s is after the end", lv_day_format(o->start, when));
+    if (run->n_grid < 2)
+        return lv_fail(run->err, "fewer than 2 trading days: %s has %zu bars on or before %s",
+                       o->benchmark, run->n_grid, lv_day_format(o->end, when));
+    if (bind_buffers(run) != 0 || prepare_holdings(run, market) != 0 ||
+        prepare_sources(run, market) != 0)
+        return -1;
+    run->evaluator = lv_evaluator_new(run->strategy);
+    if (run->evaluator == NULL || lv_alloc_init(&run->alloc, run->strategy) != 0)
+        return lv_fail(run->err, "out of memory");
+    for (int i = 0; i < lv_strategy_n_sorts(run->strategy); i++)
+        if (resolve_sort(run, lv_strategy_sort(run->strategy, i)) != 0)
+            return -1;
+    /* decide() notes gaps in missing_inputs: keep those met in sort branches apart. */
+    run->missing_in_sorts = run->missing_inputs;
+    memset(&run->missing_inputs, 0, sizeof run->missing_inputs);
+    return 0;
+}
+
+/* The main loop over the window, its curves, metrics and warnings. */
+static int simulate_window(struct run *run)
+{
+    struct lv_backtest_result *out = run->out;
+    size_t first = 0;
+    if (choose_window(run, &first) != 0)
+        return -1;
+    size_t n = run->n_grid - first;
+    double *equity = NULL;
+    if (fill_curves(run, first, n, &equity) != 0)
+        return -1;
+    struct sim sim = {
+        .root = LV_ROOT,
+        .ids = run->series_ids,
+        .n_ids = lv_strategy_subtree_series(run->strategy, LV_ROOT, run->series_ids, run->n_series),
+        .first = first,
+        .last = run->n_grid - 1,
+        .capital = run->options->initial_capital,
+        .equity = equity,
+        .record = true};
+    simulate(run, &sim);
+    out->window_start = out->days[0];
+    out->window_end = out->days[n - 1];
+
+    lv_metrics_compute(equity, out->days, n, out->benchmark, &sim.stats, &out->metrics);
+    /* The benchmark is bought once with all the capital and held. */
+    struct lv_trading_stats bought = {.invested_days = (long)n - 1, .turnover = 0.5, .trades = 1};
+    lv_metrics_compute(out->benchmark, out->days, n, out->benchmark, &bought,
+                       &out->benchmark_metrics);
+
+    warn_gaps(run, &run->missing_inputs, true, "missing inputs",
+              "the nodes that read them were treated as empty branches");
+    warn_gaps(run, &run->missing_in_sorts, true, "missing inputs in sort branches",
+              "the nodes that read them were treated as empty branches");
+    warn_gaps(run, &run->held_without_bar, false, "held tickers without a bar",
+              "their last close was carried (0 % that day)");
+    return 0;
+}
+
+int lv_backtest_run(const struct lv_strategy *strategy, const struct lv_market *market,
+                    struct lv_series_cache *cache, const struct lv_backtest_options *options,
+                    struct lv_backtest_workspace *ws, struct lv_backtest_result *result,
+                    struct lv_error *err)
+{
+    double started = now_ms();
+    reset_result(result);
+    struct run run = {.strategy = strategy,
+                      .cache = cache,
+                      .options = options,
+                      .ws = ws,
+                      .out = result,
+                      .err = err,
+                      .n_series = lv_strategy_n_series(strategy),
+                      .n_tickers = lv_strategy_n_tickers(strategy)};
+    int rc = prepare(&run, market);
+    double prepared = now_ms();
+    if (rc == 0)
+        rc = simulate_window(&run);
+    if (run.evaluator != NULL)
+        lv_evaluator_free(run.evaluator);
+    lv_alloc_free(&run.alloc);
+    double finished = now_ms();
+    result->timing.indicators_ms = prepared - started;
+    result->timing.simulate_ms = finished - prepared;
+    result->timing.total_ms = finished - started;
+    return rc;
+}
