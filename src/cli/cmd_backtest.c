@@ -1,5 +1,5 @@
-/* cmd_backtest.c — `lever backtest STRATEGY.json`: one backtest on bars read from CSV files,
- * printed as a readable summary or as the §6 result object (--json). */
+/* cmd_backtest.c — `lever backtest STRATEGY.json`: one backtest on bars read from CSV files or
+ * the database, printed as a readable summary or as the §6 result object (--json). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +11,8 @@
 #include "cli/files.h"
 #include "core/backtest.h"
 #include "core/bars_csv.h"
+#include "db/db.h"
+#include "db/market_load.h"
 
 static void usage(FILE *out)
 {
@@ -25,6 +27,7 @@ static void usage(FILE *out)
             "  --rebalance     daily, weekly, monthly, quarterly, yearly or threshold:X\n"
             "  --cost-bps      trading cost in basis points of the weight moved (default 0)\n"
             "  --data DIR      read bars from DIR/SYMBOL.csv (date,open,high,low,close,volume)\n"
+            "                  instead of the database named by DATABASE_URL\n"
             "  --json          print the result object as JSON instead of a summary\n");
 }
 
@@ -304,6 +307,25 @@ static int print_json(const struct lv_backtest_result *r)
     return LV_EXIT_OK;
 }
 
+/* Bars from the database behind DATABASE_URL (every symbol: the market is small). */
+static struct lv_market *load_market_from_database(struct lv_error *err)
+{
+    const char *url = getenv("DATABASE_URL");
+    if (url == NULL || url[0] == '\0') {
+        lv_fail(err, "no bars to read: give --data DIR, or set DATABASE_URL to Lever's database");
+        return NULL;
+    }
+    struct lv_db_error db_err;
+    PGconn *conn = lv_db_connect(url, &db_err);
+    if (conn == NULL) {
+        lv_fail(err, "cannot connect to DATABASE_URL: %s", db_err.message);
+        return NULL;
+    }
+    struct lv_market *market = lv_market_load(conn, err);
+    PQfinish(conn);
+    return market;
+}
+
 /* ---- The command ---------------------------------------------------------------------------- */
 
 /* Loads the bars, runs, prints. The strategy and options are ready. */
@@ -320,7 +342,9 @@ static int backtest(const struct flags *fl, const struct lv_strategy *strategy,
     }
     n = lv_backtest_symbols(strategy, o, symbols, n);
     struct lv_market *market =
-        load_market_from_dir(fl->data_dir, (const char(*)[LV_SYMBOL_MAX])symbols, n, &err);
+        fl->data_dir != NULL
+            ? load_market_from_dir(fl->data_dir, (const char(*)[LV_SYMBOL_MAX])symbols, n, &err)
+            : load_market_from_database(&err);
     free(symbols);
     if (market == NULL) {
         fprintf(stderr, "lever backtest: %s\n", err.message);
@@ -372,10 +396,6 @@ int cmd_backtest(int argc, char **argv)
     struct lv_backtest_options options;
     if (load_strategy(fl.strategy_path, &doc, &strategy, &warnings) != 0 ||
         resolve_options(doc, &fl, &options) != 0) {
-        status = LV_EXIT_FAIL;
-    } else if (fl.data_dir == NULL) {
-        fprintf(stderr, "lever backtest: no --data DIR given (loading bars from the database is "
-                        "not wired yet)\n");
         status = LV_EXIT_FAIL;
     } else {
         status = backtest(&fl, strategy, &options, &warnings);
