@@ -1,5 +1,6 @@
 /* routes_backtests.c — single backtests: run one (synchronously), read one, list the history,
  * and validate a strategy without running it (strategy-language.md §2, §6). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +310,28 @@ static void get_backtest(struct lv_req *req, void *app_ptr)
         lv_resp_json(req, 200, row);
 }
 
+/* True when the caller may read strategy `id` (own or public); otherwise answers 404 (or
+ * the database failure) and returns false. */
+static bool strategy_readable(struct lv_req *req, struct lv_app *app, PGconn *conn,
+                              const char *id, const char *user_id)
+{
+    (void)app;
+    const char *params[] = {id, user_id};
+    char found[8];
+    struct lv_db_error err;
+    int rows = strtol(id, NULL, 10) > 0
+                   ? lv_db_query_value(conn,
+                                       "SELECT 1 FROM strategies WHERE id = $1::int AND "
+                                       "(user_id = $2::int OR is_public)",
+                                       2, params, found, sizeof found, &err)
+                   : 0;
+    if (rows < 0)
+        lv_api_db_failure(req, &err);
+    else if (rows == 0)
+        lv_resp_error(req, 404, "not_found", "no such strategy", NULL);
+    return rows == 1;
+}
+
 /* History, newest first; curves are left out (fetch one backtest for those). */
 static void list_backtests(struct lv_req *req, void *app_ptr)
 {
@@ -329,6 +352,11 @@ static void list_backtests(struct lv_req *req, void *app_ptr)
     char user_id[16], strategy_text[16], limit_text[16], offset_text[16];
     snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
     snprintf(strategy_text, sizeof strategy_text, "%ld", strategy_filter);
+    /* Under /strategies/{id}/ the strategy itself must be readable, or it does not exist. */
+    if (path_id != NULL && !strategy_readable(req, app, conn, strategy_text, user_id)) {
+        lv_db_release(app->pool, conn);
+        return;
+    }
     snprintf(limit_text, sizeof limit_text, "%ld", limit);
     snprintf(offset_text, sizeof offset_text, "%ld", offset);
     const char *params[] = {user_id, strategy_filter != 0 ? strategy_text : NULL, limit_text,
