@@ -22,7 +22,8 @@ struct lv_router *lv_api_router(struct lv_error *err)
     if (lv_routes_system(router, err) != 0 || lv_routes_me(router, err) != 0 ||
         lv_routes_backtests(router, err) != 0 || lv_routes_auth(router, err) != 0 ||
         lv_routes_tokens(router, err) != 0 || lv_routes_credentials(router, err) != 0 ||
-        lv_routes_strategies(router, err) != 0 || lv_routes_openapi(router, err) != 0) {
+        lv_routes_strategies(router, err) != 0 || lv_routes_openapi(router, err) != 0 ||
+        lv_routes_batch(router, err) != 0 || lv_routes_variable_lists(router, err) != 0) {
         lv_router_free(router);
         return NULL;
     }
@@ -83,8 +84,8 @@ static void free_caller(void *caller)
 bool lv_api_csrf_suspect(const struct lv_req *req)
 {
     const char *method = lv_req_method(req);
-    if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 &&
-        strcmp(method, "PATCH") != 0 && strcmp(method, "DELETE") != 0)
+    if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 && strcmp(method, "PATCH") != 0 &&
+        strcmp(method, "DELETE") != 0)
         return false;
     const char *type = lv_req_header(req, "Content-Type");
     if (type == NULL || strncasecmp(type, "application/json", 16) != 0)
@@ -126,9 +127,9 @@ int lv_api_authenticate(struct lv_req *req, void *app_ptr)
     /* A Bearer token wins over the cookie: scripts never depend on a browser's state. */
     const char *token = lv_bearer_token(lv_req_header(req, "Authorization"));
     char session[LV_SECRET_TEXT];
-    bool via_session = token == NULL && lv_cookie_get(lv_req_header(req, "Cookie"),
-                                                      LV_SESSION_COOKIE, session,
-                                                      sizeof session) == 1;
+    bool via_session =
+        token == NULL && lv_cookie_get(lv_req_header(req, "Cookie"), LV_SESSION_COOKIE, session,
+                                       sizeof session) == 1;
     if (token == NULL && !via_session)
         return unauthorized(req, "Bearer",
                             "authentication required: log in, or send Authorization: Bearer "

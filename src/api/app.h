@@ -69,5 +69,8 @@ int lv_routes_backtests(struct lv_router *router, struct lv_error *err);
 int lv_routes_auth(struct lv_router *router, struct lv_error *err);
 int lv_routes_tokens(struct lv_router *router, struct lv_error *err);
 int lv_routes_credentials(struct lv_router *router, struct lv_error *err);
+/* Batch jobs and variable lists (issue 4). */
+int lv_routes_batch(struct lv_router *router, struct lv_error *err);
+int lv_routes_variable_lists(struct lv_router *router, struct lv_error *err);
 
 #endif

@@ -44,8 +44,8 @@ static void get_me(struct lv_req *req, void *app_ptr)
 
 /* ---- PATCH /api/v1/me: the fields a user may change ------------------------------------ */
 
-#define USERNAME_MAX 64
-#define AVATAR_URL_MAX 2048
+#define USERNAME_MAX    64
+#define AVATAR_URL_MAX  2048
 #define PREFERENCES_MAX 65536 /* bytes of compact JSON */
 
 static const char *const patch_fields[] = {"username", "avatar_url", "preferences", NULL};
@@ -92,8 +92,7 @@ static void read_preferences(const json_t *body, struct profile_patch *patch,
     }
 }
 
-static int read_patch(const json_t *body, struct profile_patch *patch,
-                      struct lv_problems *problems)
+static int read_patch(const json_t *body, struct profile_patch *patch, struct lv_problems *problems)
 {
     memset(patch, 0, sizeof *patch);
     if (lv_input_object(body, patch_fields, problems) == 0) {

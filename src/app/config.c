@@ -39,7 +39,8 @@ const struct lv_config_doc lv_config_docs[] = {
     {"LEVER_RATE_LIMIT_BURST", "600", "requests a user may send at once"},
     {"LEVER_RATE_LIMIT_IP_PER_MIN", "6000", "requests per minute per client IP (0 = no limit)"},
     {"LEVER_RATE_LIMIT_IP_BURST", "2000", "requests one IP may send at once"},
-    {"LEVER_USAGE_LOG_RETENTION_DAYS", "90", "api_usage_logs rows older than this are deleted (0 = keep)"},
+    {"LEVER_USAGE_LOG_RETENTION_DAYS", "90",
+     "api_usage_logs rows older than this are deleted (0 = keep)"},
     {NULL, NULL, NULL},
 };
 

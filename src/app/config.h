@@ -38,10 +38,10 @@ struct lv_config {
     char ui_url[LV_URL_MAX];                /* LEVER_UI_URL: where a login ends, default / */
     int session_idle_hours;                 /* LEVER_SESSION_IDLE_HOURS, default 72 */
     int session_max_days;                   /* LEVER_SESSION_MAX_DAYS, default 30 */
-    int rate_limit_per_min;    /* LEVER_RATE_LIMIT_PER_MIN: per user, default 1200, 0 = off */
-    int rate_limit_burst;      /* LEVER_RATE_LIMIT_BURST: per user, default 600 */
-    int rate_limit_ip_per_min; /* LEVER_RATE_LIMIT_IP_PER_MIN: per IP, default 6000, 0 = off */
-    int rate_limit_ip_burst;   /* LEVER_RATE_LIMIT_IP_BURST: per IP, default 2000 */
+    int rate_limit_per_min;       /* LEVER_RATE_LIMIT_PER_MIN: per user, default 1200, 0 = off */
+    int rate_limit_burst;         /* LEVER_RATE_LIMIT_BURST: per user, default 600 */
+    int rate_limit_ip_per_min;    /* LEVER_RATE_LIMIT_IP_PER_MIN: per IP, default 6000, 0 = off */
+    int rate_limit_ip_burst;      /* LEVER_RATE_LIMIT_IP_BURST: per IP, default 2000 */
     int usage_log_retention_days; /* LEVER_USAGE_LOG_RETENTION_DAYS, default 90, 0 = keep */
 };
 

@@ -15,6 +15,7 @@
 #include "db/db.h"
 #include "db/migrate.h"
 #include "http/http.h"
+#include "jobs/worker.h"
 
 static void usage(FILE *out)
 {
@@ -121,10 +122,16 @@ static int serve(const struct lv_config *cfg)
     /* Tests and scripts read this line to learn the port when LEVER_LISTEN asks for port 0. */
     fprintf(stderr, "lever: listening on http://%s:%u\n", cfg->listen_host,
             (unsigned)lv_http_port(server));
+    struct lv_workers *workers = NULL;
+    struct lv_worker_config worker_cfg;
+    if (cfg->workers > 0 && (lv_worker_config_init(&worker_cfg, cfg, &err) != 0 ||
+                             (workers = lv_workers_start(&worker_cfg, &err)) == NULL))
+        fprintf(stderr, "lever serve: batch workers not started: %s\n", err.message);
 
     int signo = 0;
     sigwait(&stop_signals, &signo);
     fprintf(stderr, "lever: %s received, stopping\n", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+    lv_workers_stop(workers); /* first: gives claimed batch work back to the queue */
     lv_http_stop(server);
     stop_security(&app); /* after the server: its last after-hooks queue usage rows */
     lv_router_free(router);
