@@ -8,32 +8,32 @@
 #include <string.h>
 #include <strings.h>
 
-/* bytea parameters travel in PostgreSQL's hex text form: "\x" + 64 hex digits. */
-static void hash_param(const char *secret, char out[2 + 2 * crypto_hash_sha256_BYTES + 1])
+void lv_secret_new(const char *prefix, char out[LV_SECRET_TEXT])
+{
+    unsigned char random[32];
+    randombytes_buf(random, sizeof random);
+    size_t prefix_len = strnlen(prefix, 8);
+    memcpy(out, prefix, prefix_len);
+    sodium_bin2base64(out + prefix_len, LV_SECRET_TEXT - prefix_len, random, sizeof random,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(random, sizeof random);
+}
+
+void lv_secret_digest_param(const char *secret, char out[LV_SECRET_DIGEST_PARAM])
 {
     unsigned char digest[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(digest, (const unsigned char *)secret, strlen(secret));
     out[0] = '\\';
     out[1] = 'x';
-    sodium_bin2hex(out + 2, 2 * crypto_hash_sha256_BYTES + 1, digest, sizeof digest);
-}
-
-static void new_secret(char out[LV_TOKEN_TEXT])
-{
-    unsigned char random[32];
-    randombytes_buf(random, sizeof random);
-    memcpy(out, "lvr_", 4);
-    sodium_bin2base64(out + 4, LV_TOKEN_TEXT - 4, random, sizeof random,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    sodium_memzero(random, sizeof random);
+    sodium_bin2hex(out + 2, LV_SECRET_DIGEST_PARAM - 2, digest, sizeof digest);
 }
 
 int lv_token_create(PGconn *conn, int user_id, const char *name, char secret_out[LV_TOKEN_TEXT],
                     struct lv_db_error *err)
 {
-    char hash[2 + 2 * crypto_hash_sha256_BYTES + 1], user[16], prefix[LV_TOKEN_PREFIX_LEN + 1];
-    new_secret(secret_out);
-    hash_param(secret_out, hash);
+    char hash[LV_SECRET_DIGEST_PARAM], user[16], prefix[LV_TOKEN_PREFIX_LEN + 1];
+    lv_secret_new("lvr_", secret_out);
+    lv_secret_digest_param(secret_out, hash);
     snprintf(user, sizeof user, "%d", user_id);
     snprintf(prefix, sizeof prefix, "%s", secret_out);
     const char *params[] = {user, name, hash, prefix};
@@ -48,8 +48,8 @@ int lv_token_create(PGconn *conn, int user_id, const char *name, char secret_out
 
 int lv_token_authenticate(PGconn *conn, const char *secret, int *user_id, struct lv_db_error *err)
 {
-    char hash[2 + 2 * crypto_hash_sha256_BYTES + 1];
-    hash_param(secret, hash);
+    char hash[LV_SECRET_DIGEST_PARAM];
+    lv_secret_digest_param(secret, hash);
     const char *params[] = {hash};
     PGresult *res = lv_db_query(conn,
                                 "SELECT user_id, last_used_at IS NULL OR "
@@ -68,8 +68,10 @@ int lv_token_authenticate(PGconn *conn, const char *secret, int *user_id, struct
     }
     PQclear(res);
     if (stale) /* best effort: a failed touch must not refuse a valid token */
-        lv_db_exec(conn, "UPDATE api_tokens SET last_used_at = CURRENT_TIMESTAMP "
-                         "WHERE token_hash = $1::bytea", 1, params, NULL);
+        lv_db_exec(conn,
+                   "UPDATE api_tokens SET last_used_at = CURRENT_TIMESTAMP "
+                   "WHERE token_hash = $1::bytea",
+                   1, params, NULL);
     return found;
 }
 

@@ -7,8 +7,20 @@
 
 #include "db/db.h"
 
-/* "lvr_" + 43 base64url characters (32 random bytes) + NUL. */
-#define LV_TOKEN_TEXT 64
+/* A random secret: a 4-character prefix ("lvr_" tokens, "lvs_" sessions) + 43 base64url characters
+ * (32 random bytes) + NUL fits in this many bytes. */
+#define LV_SECRET_TEXT 64
+/* The hex form of a SHA-256 as PostgreSQL reads a bytea parameter: "\x" + 64 digits + NUL. */
+#define LV_SECRET_DIGEST_PARAM (2 + 64 + 1)
+
+/* Writes `prefix` (at most 8 characters) followed by 32 random bytes in base64url. */
+void lv_secret_new(const char *prefix, char out[LV_SECRET_TEXT]);
+
+/* The SHA-256 of `secret`, formatted as a bytea parameter ("\x…") for $n::bytea. */
+void lv_secret_digest_param(const char *secret, char out[LV_SECRET_DIGEST_PARAM]);
+
+/* API tokens are secrets with the prefix "lvr_". */
+#define LV_TOKEN_TEXT       LV_SECRET_TEXT
 #define LV_TOKEN_PREFIX_LEN 12 /* "lvr_" + 8 characters: shown in listings to tell tokens apart */
 
 /* Creates a token named `name` for user_id, writes its secret (shown once, never stored)

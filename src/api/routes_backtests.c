@@ -12,7 +12,7 @@
 
 /* The request fields a backtest accepts besides the strategy itself. */
 static const char *const option_fields[] = {
-    "start_date", "startDate",       "end_date", "endDate", "benchmark_symbol",
+    "start_date",      "startDate",       "end_date",  "endDate",  "benchmark_symbol",
     "benchmarkSymbol", "initial_capital", "rebalance", "cost_bps", NULL,
 };
 
@@ -38,8 +38,8 @@ static json_t *details_under(const struct lv_problems *problems, const char *pre
     for (int i = 0; i < problems->count; i++) {
         char path[LV_PATH_MAX + 64];
         snprintf(path, sizeof path, "%s%s", prefix, problems->items[i].path);
-        json_array_append_new(details, json_pack("{s:s, s:s}", "path", path, "message",
-                                                 problems->items[i].message));
+        json_array_append_new(
+            details, json_pack("{s:s, s:s}", "path", path, "message", problems->items[i].message));
     }
     return details;
 }
@@ -79,8 +79,8 @@ static json_t *load_strategy_doc(struct lv_req *req, struct lv_app *app, PGconn 
 
 /* The strategy document of a run request: `strategy` inline, or `strategy_id` (also given
  * by the /strategies/{id}/backtests path). Answers errors itself and returns NULL. */
-static json_t *request_strategy(struct lv_req *req, struct lv_app *app, PGconn *conn,
-                                json_t *body, char *strategy_id, size_t id_size)
+static json_t *request_strategy(struct lv_req *req, struct lv_app *app, PGconn *conn, json_t *body,
+                                char *strategy_id, size_t id_size)
 {
     const char *key;
     json_t *value;
@@ -137,12 +137,11 @@ static int store_result(PGconn *conn, struct lv_req *req, const char *strategy_i
                         struct lv_db_error *err)
 {
     json_t *elements = json_is_array(doc) ? doc : json_object_get(doc, "elements");
-    json_t *details = json_pack("{s:O, s:O, s:O, s:O, s:O}", "benchmark_metrics",
-                                json_object_get(result, "benchmark_metrics"), "benchmark_curve",
-                                json_object_get(result, "benchmark_curve"), "warnings",
-                                json_object_get(result, "warnings"), "window",
-                                json_object_get(result, "window"), "timing",
-                                json_object_get(result, "timing"));
+    json_t *details = json_pack(
+        "{s:O, s:O, s:O, s:O, s:O}", "benchmark_metrics",
+        json_object_get(result, "benchmark_metrics"), "benchmark_curve",
+        json_object_get(result, "benchmark_curve"), "warnings", json_object_get(result, "warnings"),
+        "window", json_object_get(result, "window"), "timing", json_object_get(result, "timing"));
     json_t *window = json_object_get(result, "window");
     char user_id[16];
     snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
@@ -219,9 +218,9 @@ static void run_backtest(struct lv_req *req, struct lv_app *app, PGconn *conn, j
     double load_ms = now_ms() - load_start;
     struct lv_backtest_workspace *ws = lv_backtest_workspace_new();
     struct lv_backtest_result result = {0};
-    int rc = ws != NULL ? lv_backtest_run(strategy, snap->market, snap->cache, &options, ws,
-                                          &result, &err)
-                        : lv_fail(&err, "out of memory");
+    int rc = ws != NULL
+                 ? lv_backtest_run(strategy, snap->market, snap->cache, &options, ws, &result, &err)
+                 : lv_fail(&err, "out of memory");
     lv_market_release(app->market, snap);
     if (rc != 0) {
         lv_resp_error(req, 422, "backtest_failed", err.message, NULL);
@@ -274,9 +273,9 @@ static void post_backtest(struct lv_req *req, void *app_ptr)
     lv_db_release(app->pool, conn);
 }
 
-#define BACKTEST_JSON                                                                          \
-    "json_build_object('id', id, 'strategy_id', strategy_id, 'created_at', "                   \
-    "to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'start_date', start_date, "        \
+#define BACKTEST_JSON                                                                              \
+    "json_build_object('id', id, 'strategy_id', strategy_id, 'created_at', "                       \
+    "to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'start_date', start_date, "            \
     "'end_date', end_date, 'benchmark_symbol', benchmark_symbol, 'metrics', metrics"
 
 static void get_backtest(struct lv_req *req, void *app_ptr)
@@ -312,8 +311,8 @@ static void get_backtest(struct lv_req *req, void *app_ptr)
 
 /* True when the caller may read strategy `id` (own or public); otherwise answers 404 (or
  * the database failure) and returns false. */
-static bool strategy_readable(struct lv_req *req, struct lv_app *app, PGconn *conn,
-                              const char *id, const char *user_id)
+static bool strategy_readable(struct lv_req *req, struct lv_app *app, PGconn *conn, const char *id,
+                              const char *user_id)
 {
     (void)app;
     const char *params[] = {id, user_id};

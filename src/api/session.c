@@ -7,26 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void lv_secret_new(const char *prefix, char out[LV_SECRET_TEXT])
-{
-    unsigned char random[32];
-    randombytes_buf(random, sizeof random);
-    size_t prefix_len = strnlen(prefix, 8);
-    memcpy(out, prefix, prefix_len);
-    sodium_bin2base64(out + prefix_len, LV_SECRET_TEXT - prefix_len, random, sizeof random,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    sodium_memzero(random, sizeof random);
-}
-
-void lv_secret_digest_param(const char *secret, char out[LV_SECRET_DIGEST_PARAM])
-{
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, (const unsigned char *)secret, strlen(secret));
-    out[0] = '\\';
-    out[1] = 'x';
-    sodium_bin2hex(out + 2, LV_SECRET_DIGEST_PARAM - 2, digest, sizeof digest);
-}
-
 int lv_session_create(PGconn *conn, int user_id, const struct lv_session_policy *policy,
                       const char *ip, const char *user_agent, char token_out[LV_SECRET_TEXT],
                       struct lv_db_error *err)

@@ -9,21 +9,10 @@
 
 #include <libpq-fe.h>
 
+#include "api/auth.h"
 #include "db/db.h"
 
 #define LV_SESSION_COOKIE "lever_session"
-
-/* A random secret: a 4-character prefix ("lvs_") + 43 base64url characters (32 random
- * bytes) + NUL fits in this many bytes. */
-#define LV_SECRET_TEXT 64
-/* The hex form of a SHA-256 as PostgreSQL reads a bytea parameter: "\x" + 64 digits + NUL. */
-#define LV_SECRET_DIGEST_PARAM (2 + 64 + 1)
-
-/* Writes `prefix` (at most 8 characters) followed by 32 random bytes in base64url. */
-void lv_secret_new(const char *prefix, char out[LV_SECRET_TEXT]);
-
-/* The SHA-256 of `secret`, formatted as a bytea parameter ("\x…") for $n::bytea. */
-void lv_secret_digest_param(const char *secret, char out[LV_SECRET_DIGEST_PARAM]);
 
 /* How long sessions live (LEVER_SESSION_IDLE_HOURS, LEVER_SESSION_MAX_DAYS). */
 struct lv_session_policy {

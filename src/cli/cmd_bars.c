@@ -359,8 +359,12 @@ static int store_synth(PGconn *conn, void *arg, struct lv_db_error *err)
     const struct lv_synth_market *market = arg;
     for (size_t k = 0; k < market->n_symbols; k++) {
         const struct lv_synth_series *in = &market->series[k];
-        struct lv_bar_series series = {.n = in->n, .day = in->day, .open = in->open,
-                                       .high = in->high, .low = in->low, .close = in->close,
+        struct lv_bar_series series = {.n = in->n,
+                                       .day = in->day,
+                                       .open = in->open,
+                                       .high = in->high,
+                                       .low = in->low,
+                                       .close = in->close,
                                        .volume = in->volume};
         snprintf(series.symbol, sizeof series.symbol, "%s", in->symbol);
         struct lv_bars_stored stored;
@@ -386,10 +390,9 @@ static int bars_synth(int argc, char **argv)
     struct lv_db_error err;
     char any[8] = "";
     PGconn *conn = lv_db_acquire(pool, LV_DB_ACQUIRE_TIMEOUT_MS, &err);
-    int has_bars = conn != NULL
-                       ? lv_db_query_value(conn, "SELECT 1 FROM bars LIMIT 1", 0, NULL, any,
-                                           sizeof any, &err)
-                       : -1;
+    int has_bars = conn != NULL ? lv_db_query_value(conn, "SELECT 1 FROM bars LIMIT 1", 0, NULL,
+                                                    any, sizeof any, &err)
+                                : -1;
     lv_db_release(pool, conn);
     int rc = LV_EXIT_FAIL;
     struct lv_synth_market market = {0};
