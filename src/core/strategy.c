@@ -23,13 +23,31 @@ int lv_grow(void **array, int *cap, int need, size_t elem)
 
 /* ---- Id tables --------------------------------------------------------------------------- */
 
-static uint64_t hash_bytes(uint64_t hash, const void *data, size_t len)
+/* Mixes one 64-bit word into a hash: a multiply spreads low bits up, the shift brings the
+ * high bits back down to the ones a table index uses. Word-wise, because batches intern
+ * every series of every run (strategy_bind.c). */
+static uint64_t hash_word(uint64_t hash, uint64_t word)
 {
-    const unsigned char *bytes = data;
-    for (size_t i = 0; i < len; i++) {
-        hash ^= bytes[i];
-        hash *= 1099511628211u; /* FNV-1a */
-    }
+    hash = (hash ^ word) * 0x9E3779B97F4A7C15u;
+    return hash ^ (hash >> 32);
+}
+
+/* Copies a ticker (at most LV_TICKER_MAX - 1 characters) with its NUL. */
+static void copy_ticker(char dst[LV_TICKER_MAX], const char *src)
+{
+    size_t len = strnlen(src, LV_TICKER_MAX - 1);
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+static uint64_t hash_ticker(uint64_t hash, const char *ticker)
+{
+    char padded[LV_TICKER_MAX] = {0};
+    uint64_t words[LV_TICKER_MAX / sizeof(uint64_t)];
+    copy_ticker(padded, ticker);
+    memcpy(words, padded, sizeof words);
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        hash = hash_word(hash, words[i]);
     return hash;
 }
 
@@ -80,10 +98,13 @@ static int table_reserve(struct lv_id_table *table)
 
 static uint64_t series_hash(const char *ticker, enum lv_ind ind, const struct lv_ind_params *p)
 {
-    uint64_t hash = hash_bytes(HASH_SEED, ticker, strlen(ticker));
-    int kind = (int)ind;
-    hash = hash_bytes(hash, &kind, sizeof kind);
-    return hash_bytes(hash, p->v, sizeof p->v); /* canonical: -0 was folded into +0 */
+    uint64_t hash = hash_word(hash_ticker(HASH_SEED, ticker), (uint64_t)ind);
+    for (int i = 0; i < LV_IND_MAX_PARAMS; i++) {
+        uint64_t bits; /* canonical: -0 was folded into +0, so equal values hash alike */
+        memcpy(&bits, &p->v[i], sizeof bits);
+        hash = hash_word(hash, bits);
+    }
+    return hash;
 }
 
 struct series_probe {
@@ -119,16 +140,22 @@ int lv_strategy_intern_series(struct lv_strategy *s, const char *ticker, enum lv
     if (slot->id >= 0)
         return slot->id;
 
-    struct lv_series_key key = {.kind = LV_SERIES_INDICATOR, .ind = ind, .sort = -1, .child = -1};
-    snprintf(key.ticker, sizeof key.ticker, "%s", ticker);
-    key.params = *params;
-    int id = append_series(s, &key);
+    int id = lv_strategy_append_series(s, ticker, ind, params);
     if (id < 0)
         return -1;
     slot->hash = hash;
     slot->id = id;
     s->series_index.used++;
     return id;
+}
+
+int lv_strategy_append_series(struct lv_strategy *s, const char *ticker, enum lv_ind ind,
+                              const struct lv_ind_params *params)
+{
+    struct lv_series_key key = {.kind = LV_SERIES_INDICATOR, .ind = ind, .sort = -1, .child = -1};
+    copy_ticker(key.ticker, ticker);
+    key.params = *params;
+    return append_series(s, &key);
 }
 
 int lv_strategy_add_score_series(struct lv_strategy *s, int sort, int child, enum lv_ind ind,
@@ -149,17 +176,43 @@ int lv_strategy_intern_ticker(struct lv_strategy *s, const char *ticker)
 {
     if (table_reserve(&s->ticker_index) < 0)
         return -1;
-    uint64_t hash = hash_bytes(HASH_SEED, ticker, strlen(ticker));
+    uint64_t hash = hash_ticker(HASH_SEED, ticker);
     struct lv_id_slot *slot = table_probe(&s->ticker_index, hash, same_ticker, s, ticker);
     if (slot->id >= 0)
         return slot->id;
-    if (lv_grow((void **)&s->tickers, &s->cap_tickers, s->n_tickers + 1, sizeof *s->tickers) < 0)
+    int id = lv_strategy_append_ticker(s, ticker);
+    if (id < 0)
         return -1;
-    snprintf(s->tickers[s->n_tickers], LV_TICKER_MAX, "%s", ticker);
     slot->hash = hash;
-    slot->id = s->n_tickers++;
+    slot->id = id;
     s->ticker_index.used++;
     return slot->id;
+}
+
+int lv_strategy_append_ticker(struct lv_strategy *s, const char *ticker)
+{
+    if (lv_grow((void **)&s->tickers, &s->cap_tickers, s->n_tickers + 1, sizeof *s->tickers) < 0)
+        return -1;
+    copy_ticker(s->tickers[s->n_tickers], ticker);
+    return s->n_tickers++;
+}
+
+int lv_strategy_find_series(const struct lv_strategy *s, const char *ticker, enum lv_ind ind,
+                            const struct lv_ind_params *params)
+{
+    if (s->series_index.cap == 0)
+        return -1;
+    struct series_probe probe = {ticker, ind, params};
+    uint64_t hash = series_hash(ticker, ind, params);
+    return table_probe(&s->series_index, hash, same_series, s, &probe)->id;
+}
+
+int lv_strategy_find_ticker(const struct lv_strategy *s, const char *ticker)
+{
+    if (s->ticker_index.cap == 0)
+        return -1;
+    return table_probe(&s->ticker_index, hash_ticker(HASH_SEED, ticker), same_ticker, s, ticker)
+        ->id;
 }
 
 /* ---- Finishing the compiled form --------------------------------------------------------- */
@@ -302,6 +355,24 @@ static void release_readers(struct lv_readers *readers)
     free(readers->node);
 }
 
+int lv_strategy_link(struct lv_strategy *s)
+{
+    link_sort_arrays(s);
+    release_readers(&s->ticker_readers);
+    release_readers(&s->series_readers);
+    memset(&s->ticker_readers, 0, sizeof s->ticker_readers);
+    memset(&s->series_readers, 0, sizeof s->series_readers);
+    if (build_readers(s, &s->ticker_readers, s->n_tickers, false) < 0 ||
+        build_readers(s, &s->series_readers, s->n_series, true) < 0)
+        return -1;
+    return 0;
+}
+
+int lv_strategy_finish(struct lv_strategy *s)
+{
+    return order_sorts(s) < 0 ? -1 : lv_strategy_link(s);
+}
+
 void lv_strategy_release(struct lv_strategy *s)
 {
     free(s->name);
@@ -318,6 +389,7 @@ void lv_strategy_release(struct lv_strategy *s)
     free(s->sort_score_series);
     release_readers(&s->series_readers);
     release_readers(&s->ticker_readers);
+    free(s->bind_scratch);
 }
 
 int lv_strategy_compile(const json_t *doc, struct lv_strategy **out, struct lv_problems *problems,
@@ -333,13 +405,7 @@ int lv_strategy_compile(const json_t *doc, struct lv_strategy **out, struct lv_p
         lv_strategy_free(s);
         return -1;
     }
-    if (order_sorts(s) < 0 || build_readers(s, &s->ticker_readers, s->n_tickers, false) < 0) {
-        lv_problems_add(problems, "", "out of memory");
-        lv_strategy_free(s);
-        return -1;
-    }
-    link_sort_arrays(s);
-    if (build_readers(s, &s->series_readers, s->n_series, true) < 0) {
+    if (lv_strategy_finish(s) < 0) {
         lv_problems_add(problems, "", "out of memory");
         lv_strategy_free(s);
         return -1;

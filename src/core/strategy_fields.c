@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The variable scan walks raw JSON, about two levels per element level plus a condition's. */
 #define SCAN_MAX_DEPTH (2 * LV_STRATEGY_MAX_DEPTH + 8)
@@ -189,7 +190,7 @@ static enum lv_field_status number_value(struct lv_parse *p, const json_t *value
         return LV_FIELD_OK;
     }
     if (lv_is_variable(value))
-        return LV_FIELD_INVALID;
+        return LV_FIELD_VARIABLE;
     if (json_is_string(value) && lv_parse_decimal(json_string_value(value), out))
         return LV_FIELD_OK;
     char got[64];
@@ -219,8 +220,10 @@ int lv_read_choice(struct lv_parse *p, const json_t *obj, const char *field,
             lv_parse_problem(p, field, "missing");
         return fallback;
     }
-    if (lv_is_variable(value))
+    if (lv_is_variable(value)) {
+        lv_note_structural(p);
         return -1;
+    }
     if (json_is_string(value))
         for (int i = 0; i < n_names; i++)
             if (strcmp(json_string_value(value), names[i]) == 0)
@@ -235,7 +238,27 @@ int lv_read_choice(struct lv_parse *p, const json_t *obj, const char *field,
     return -1;
 }
 
-/* A ticker symbol: trimmed, upper-cased, printable ASCII without spaces. */
+enum lv_ticker_status lv_ticker_from_text(const char *text, char out[LV_TICKER_MAX])
+{
+    text = skip_space(text);
+    size_t len = strlen(text);
+    while (len > 0 && isspace((unsigned char)text[len - 1]))
+        len--;
+    if (len == 0)
+        return LV_TICKER_EMPTY;
+    if (len >= LV_TICKER_MAX)
+        return LV_TICKER_TOO_LONG;
+    for (size_t i = 0; i < len; i++) {
+        if (!isgraph((unsigned char)text[i]))
+            return LV_TICKER_BAD_CHAR;
+        out[i] = (char)toupper((unsigned char)text[i]);
+    }
+    out[len] = '\0';
+    return LV_TICKER_OK;
+}
+
+/* A ticker symbol: trimmed, upper-cased, printable ASCII without spaces. In template mode a
+ * variable reads as an empty placeholder, to be bound later. */
 bool lv_read_ticker(struct lv_parse *p, const json_t *obj, const char *field,
                     char out[LV_TICKER_MAX])
 {
@@ -244,36 +267,37 @@ bool lv_read_ticker(struct lv_parse *p, const json_t *obj, const char *field,
         lv_parse_problem(p, field, "missing");
         return false;
     }
-    if (lv_is_variable(value))
-        return false;
+    if (lv_is_variable(value)) {
+        lv_record_slot(p, value, LV_SLOT_TICKER, -1);
+        out[0] = '\0';
+        return p->slots != NULL;
+    }
     if (!json_is_string(value)) {
         char got[64];
         lv_describe_json(value, got, sizeof got);
         lv_parse_problem(p, field, "must be a ticker symbol, got %s", got);
         return false;
     }
-    const char *text = skip_space(json_string_value(value));
-    size_t len = strlen(text);
-    while (len > 0 && isspace((unsigned char)text[len - 1]))
-        len--;
-    if (len == 0) {
+    const char *text = json_string_value(value);
+    switch (lv_ticker_from_text(text, out)) {
+    case LV_TICKER_OK:
+        return true;
+    case LV_TICKER_EMPTY:
         lv_parse_problem(p, field, "must not be empty");
         return false;
-    }
-    if (len >= LV_TICKER_MAX) {
+    case LV_TICKER_TOO_LONG:
         lv_parse_problem(p, field, "is too long: a ticker has at most %d characters",
                          LV_TICKER_MAX - 1);
         return false;
+    case LV_TICKER_BAD_CHAR:
+        break;
     }
-    for (size_t i = 0; i < len; i++) {
-        if (!isgraph((unsigned char)text[i])) {
-            lv_parse_problem(p, field, "must be a ticker symbol, got \"%.*s\"", (int)len, text);
-            return false;
-        }
-        out[i] = (char)toupper((unsigned char)text[i]);
-    }
-    out[len] = '\0';
-    return true;
+    text = skip_space(text);
+    size_t len = strlen(text);
+    while (len > 0 && isspace((unsigned char)text[len - 1]))
+        len--;
+    lv_parse_problem(p, field, "must be a ticker symbol, got \"%.*s\"", (int)len, text);
+    return false;
 }
 
 bool lv_read_indicator(struct lv_parse *p, const json_t *obj, const char *field, enum lv_ind *out)
@@ -283,8 +307,10 @@ bool lv_read_indicator(struct lv_parse *p, const json_t *obj, const char *field,
         lv_parse_problem(p, field, "missing");
         return false;
     }
-    if (lv_is_variable(value))
+    if (lv_is_variable(value)) {
+        lv_note_structural(p);
         return false;
+    }
     char name[48] = "";
     if (json_is_string(value)) {
         const char *text = skip_space(json_string_value(value));
@@ -353,6 +379,18 @@ static void set_param(struct lv_ind_params *params, struct param_source *sources
     sources[index] = source;
 }
 
+bool lv_param_from_text(enum lv_ind ind, int index, const char *text, double *out, bool *given)
+{
+    *given = *skip_space(text) != '\0';
+    if (!*given)
+        return true;
+    if (!lv_ind_spec(ind)->params[index].boolean)
+        return lv_parse_decimal(text, out);
+    bool on = strcmp(text, "true") == 0;
+    *out = on ? 1.0 : 0.0;
+    return on || strcmp(text, "false") == 0;
+}
+
 /* One value of a `params` object into its slot; an empty string keeps the default. */
 static void read_param_value(struct lv_parse *p, enum lv_ind ind, const char *key,
                              const json_t *value, struct lv_ind_params *params,
@@ -363,28 +401,58 @@ static void read_param_value(struct lv_parse *p, enum lv_ind ind, const char *ke
         lv_parse_problem(p, key, "unknown parameter \"%s\" for %s", key, lv_ind_spec(ind)->name);
         return;
     }
-    struct param_source source = {field, key};
-    if (json_is_string(value) && *skip_space(json_string_value(value)) == '\0')
-        return;
-    if (!lv_ind_spec(ind)->params[index].boolean) {
-        double number;
-        if (number_value(p, value, key, &number) == LV_FIELD_OK)
-            set_param(params, sources, index, number, source);
+    if (lv_is_variable(value)) {
+        lv_record_slot(p, value, LV_SLOT_PARAM, index);
         return;
     }
-    const char *text = json_is_string(value) ? json_string_value(value) : "";
-    if (json_is_boolean(value) || strcmp(text, "true") == 0 || strcmp(text, "false") == 0) {
-        bool on = json_is_true(value) || strcmp(text, "true") == 0;
-        set_param(params, sources, index, on ? 1.0 : 0.0, source);
-    } else if (!lv_is_variable(value)) {
+    bool boolean = lv_ind_spec(ind)->params[index].boolean, given = true, ok;
+    double number = 0;
+    if (json_is_string(value))
+        ok = lv_param_from_text(ind, index, json_string_value(value), &number, &given);
+    else if (boolean)
+        ok = json_is_boolean(value), number = json_is_true(value) ? 1.0 : 0.0;
+    else
+        ok = json_is_number(value), number = json_number_value(value) + 0.0;
+    if (ok && given) {
+        set_param(params, sources, index, number, (struct param_source){field, key});
+    } else if (!ok) {
         char got[64];
         lv_describe_json(value, got, sizeof got);
-        lv_parse_problem(p, key, "must be true or false, got %s", got);
+        lv_parse_problem(
+            p, key, boolean ? "must be true or false, got %s" : "must be a number, got %s", got);
     }
 }
 
-/* The deprecated period string: one number, or numbers joined by '-' for the indicators that
- * take several (e.g. MACD "12-26-9"). */
+bool lv_period_from_text(enum lv_ind ind, const char *text, struct lv_ind_params *params,
+                         bool given[LV_IND_MAX_PARAMS])
+{
+    const char *names[LV_IND_MAX_PARAMS];
+    int n_names = period_string_names(ind, names);
+    double number;
+    if (lv_parse_decimal(text, &number)) {
+        int index = lv_ind_param_index(ind, names[0]);
+        if (index >= 0)
+            params->v[index] = number, given[index] = true;
+        return true;
+    }
+    const char *part = text;
+    for (int i = 0; i < n_names && part != NULL; i++) {
+        const char *dash = strchr(part, '-');
+        char piece[64];
+        snprintf(piece, sizeof piece, "%.*s", dash ? (int)(dash - part) : (int)strlen(part), part);
+        part = dash ? dash + 1 : NULL;
+        if (*skip_space(piece) == '\0')
+            continue;
+        if (!lv_parse_decimal(piece, &number))
+            return false;
+        int index = lv_ind_param_index(ind, names[i]);
+        if (index >= 0)
+            params->v[index] = number, given[index] = true;
+    }
+    return true;
+}
+
+/* The deprecated period string (see lv_period_from_text), or a plain JSON number. */
 static void read_period_string(struct lv_parse *p, const json_t *obj, const char *field,
                                enum lv_ind ind, struct lv_ind_params *params,
                                struct param_source *sources)
@@ -392,58 +460,61 @@ static void read_period_string(struct lv_parse *p, const json_t *obj, const char
     const json_t *value = json_object_get(obj, field);
     if (value == NULL || json_is_null(value) || lv_ind_spec(ind)->n_params == 0)
         return;
-    if (lv_is_variable(value))
+    if (lv_is_variable(value)) {
+        lv_record_slot(p, value, LV_SLOT_PERIOD_TEXT, -1);
         return;
-    const char *names[LV_IND_MAX_PARAMS];
-    int n_names = period_string_names(ind, names);
+    }
     struct param_source source = {field, NULL};
-    double number;
-    if (!json_is_string(value) || lv_parse_decimal(json_string_value(value), &number)) {
+    if (!json_is_string(value)) {
+        const char *names[LV_IND_MAX_PARAMS];
+        period_string_names(ind, names);
         int index = lv_ind_param_index(ind, names[0]);
+        double number;
         if (number_value(p, value, field, &number) == LV_FIELD_OK && index >= 0)
             set_param(params, sources, index, number, source);
         return;
     }
-    const char *part = json_string_value(value);
-    for (int i = 0; i < n_names && part != NULL; i++) {
-        const char *dash = strchr(part, '-');
-        char text[64];
-        snprintf(text, sizeof text, "%.*s", dash ? (int)(dash - part) : (int)strlen(part), part);
-        part = dash ? dash + 1 : NULL;
-        if (*skip_space(text) == '\0')
-            continue;
-        if (!lv_parse_decimal(text, &number)) {
-            lv_parse_problem(p, field, "must be a number, or numbers joined by \"-\", got \"%s\"",
-                             json_string_value(value));
-            return;
-        }
-        int index = lv_ind_param_index(ind, names[i]);
-        if (index >= 0)
-            set_param(params, sources, index, number, source);
+    struct lv_ind_params read = *params;
+    bool given[LV_IND_MAX_PARAMS] = {false};
+    if (!lv_period_from_text(ind, json_string_value(value), &read, given)) {
+        lv_parse_problem(p, field, "must be a number, or numbers joined by \"-\", got \"%s\"",
+                         json_string_value(value));
+        return;
     }
+    for (int i = 0; i < LV_IND_MAX_PARAMS; i++)
+        if (given[i])
+            set_param(params, sources, i, read.v[i], source);
+}
+
+int lv_param_check_alone(enum lv_ind ind, const struct lv_ind_params *params, int index,
+                         struct lv_error *err)
+{
+    struct lv_ind_params alone;
+    lv_ind_default_params(ind, &alone);
+    alone.v[index] = params->v[index];
+    return lv_ind_check_params(ind, &alone, err);
 }
 
 /* Checks each given parameter on its own (against defaults for the rest) so that a problem
- * points at the value that causes it, then the whole set. */
+ * points at the value that causes it, then the whole set unless some values are variables
+ * still to be bound (binding checks it then). */
 static bool check_params(struct lv_parse *p, enum lv_ind ind, const struct lv_ind_params *params,
-                         const struct param_source *sources, const char *params_field)
+                         const struct param_source *sources, const char *params_field,
+                         bool has_variables)
 {
     struct lv_error err;
     bool ok = true;
     for (int i = 0; i < lv_ind_spec(ind)->n_params; i++) {
         if (sources[i].field == NULL)
             continue;
-        struct lv_ind_params alone;
-        lv_ind_default_params(ind, &alone);
-        alone.v[i] = params->v[i];
-        if (lv_ind_check_params(ind, &alone, &err) < 0) {
+        if (lv_param_check_alone(ind, params, i, &err) < 0) {
             size_t saved = lv_path_push(p, sources[i].field);
             lv_parse_problem(p, sources[i].key, "%s", err.message);
             lv_path_pop(p, saved);
             ok = false;
         }
     }
-    if (ok && lv_ind_check_params(ind, params, &err) < 0) {
+    if (ok && !has_variables && lv_ind_check_params(ind, params, &err) < 0) {
         lv_parse_problem(p, params_field, "%s", err.message);
         ok = false;
     }
@@ -457,6 +528,7 @@ bool lv_read_params(struct lv_parse *p, const json_t *obj, const char *params_fi
 {
     struct param_source sources[LV_IND_MAX_PARAMS] = {{NULL, NULL}};
     int problems_before = p->problems->count;
+    int slots_before = p->slots ? p->slots->n : 0;
     lv_ind_default_params(ind, out);
     const json_t *params = json_object_get(obj, params_field);
     if (params != NULL && !json_is_null(params) && !json_is_object(params)) {
@@ -475,7 +547,8 @@ bool lv_read_params(struct lv_parse *p, const json_t *obj, const char *params_fi
     }
     if (p->problems->count != problems_before)
         return false;
-    return check_params(p, ind, out, sources, params_field);
+    bool has_variables = p->slots != NULL && p->slots->n != slots_before;
+    return check_params(p, ind, out, sources, params_field, has_variables);
 }
 
 /* ---- Series ------------------------------------------------------------------------------ */
@@ -490,12 +563,94 @@ int lv_read_series(struct lv_parse *p, const json_t *obj, const char *ticker_fie
     struct lv_ind_params params;
     bool ticker_ok = lv_read_ticker(p, obj, ticker_field, ticker);
     bool ind_ok = lv_read_indicator(p, obj, ind_field, &ind);
-    if (!ind_ok || !lv_read_params(p, obj, params_field, period_field, ind, &params) || !ticker_ok)
+    if (!ind_ok || !lv_read_params(p, obj, params_field, period_field, ind, &params) ||
+        !ticker_ok) {
+        lv_drop_slots(p);
         return -1;
-    int id = lv_strategy_intern_series(p->s, ticker, ind, &params);
+    }
+    /* a template keeps every occurrence apart: binding deduplicates */
+    int id = p->slots ? lv_strategy_append_series(p->s, ticker, ind, &params)
+                      : lv_strategy_intern_series(p->s, ticker, ind, &params);
     if (id < 0)
         p->out_of_memory = true;
+    else
+        lv_claim_slots(p, LV_OWNER_SERIES, id);
     return id;
+}
+
+/* ---- Template mode ----------------------------------------------------------------------- */
+
+static int find_name(const struct lv_slots *slots, const char *name)
+{
+    for (int k = 0; k < slots->n_names; k++)
+        if (strcasecmp(slots->names[k], name) == 0)
+            return k;
+    return -1;
+}
+
+void lv_record_slot(struct lv_parse *p, const json_t *value, enum lv_slot_field field, int param)
+{
+    struct lv_slots *slots = p->slots;
+    char name[LV_VAR_NAME_MAX];
+    if (slots == NULL || !lv_variable_name(json_string_value(value), name))
+        return;
+    int var = find_name(slots, name);
+    if (var < 0)
+        return;
+    if (lv_grow((void **)&slots->items, &slots->cap, slots->n + 1, sizeof *slots->items) < 0) {
+        slots->out_of_memory = true;
+        return;
+    }
+    slots->items[slots->n++] = (struct lv_slot){
+        .var = var, .field = field, .owner = LV_OWNER_PENDING, .target = -1, .param = param};
+}
+
+/* Pending slots are always the last ones: each is claimed as soon as its owner exists. */
+void lv_claim_slots(struct lv_parse *p, enum lv_slot_owner owner, int target)
+{
+    struct lv_slots *slots = p->slots;
+    for (int i = slots ? slots->n - 1 : -1; i >= 0 && slots->items[i].owner == LV_OWNER_PENDING;
+         i--) {
+        slots->items[i].owner = owner;
+        slots->items[i].target = target;
+    }
+}
+
+void lv_drop_slots(struct lv_parse *p)
+{
+    struct lv_slots *slots = p->slots;
+    while (slots && slots->n > 0 && slots->items[slots->n - 1].owner == LV_OWNER_PENDING)
+        slots->n--;
+}
+
+void lv_note_structural(struct lv_parse *p)
+{
+    if (p->slots != NULL)
+        p->slots->needs_json = true;
+}
+
+bool lv_weight_is_variable(const struct lv_parse *p, int node)
+{
+    const struct lv_slots *slots = p->slots;
+    for (int i = 0; slots != NULL && i < slots->n; i++)
+        if (slots->items[i].field == LV_SLOT_WEIGHT && slots->items[i].target == node)
+            return true;
+    return false;
+}
+
+/* A reference found by the scan: defined names are marked, undefined ones reported. */
+static void note_reference(struct lv_parse *p, const char *name)
+{
+    struct lv_slots *slots = p->slots;
+    int var = find_name(slots, name);
+    if (var < 0) {
+        lv_problems_add(&slots->undefined, p->path, "undefined variable $%s", name);
+        return;
+    }
+    if (slots->used != NULL)
+        slots->used[var] = true;
+    if (slots->scanning_elements)
+        slots->in_elements[var] = true;
 }
 
 /* Reports every $variable under `value` (strings only; keys are never variables). */
@@ -505,7 +660,10 @@ void lv_scan_variables(struct lv_parse *p, const json_t *value, int depth)
         return;
     char name[LV_VAR_NAME_MAX];
     if (json_is_string(value) && lv_variable_name(json_string_value(value), name)) {
-        lv_parse_problem(p, NULL, "unresolved variable $%s", name);
+        if (p->slots != NULL)
+            note_reference(p, name);
+        else
+            lv_parse_problem(p, NULL, "unresolved variable $%s", name);
     } else if (json_is_object(value)) {
         const char *key;
         json_t *member;

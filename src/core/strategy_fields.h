@@ -20,6 +20,7 @@ struct lv_parse {
     bool reported_depth; /* the depth and size limits are reported once, not per element */
     bool reported_size;
     bool out_of_memory;
+    struct lv_slots *slots; /* template mode (strategy_internal.h), or NULL */
 };
 
 /* Appends "/segment" (escaped per RFC 6901) or "/index" to the path; each returns the length
@@ -46,9 +47,33 @@ bool lv_parse_decimal(const char *text, double *out);
 bool lv_variable_name(const char *text, char name[LV_VAR_NAME_MAX]);
 bool lv_is_variable(const json_t *value);
 
+/* Text checks shared by the field readers and by binding (strategy_bind.c). */
+
+/* A ticker: trimmed, upper-cased, printable ASCII without spaces, shorter than
+ * LV_TICKER_MAX. */
+enum lv_ticker_status { LV_TICKER_OK, LV_TICKER_EMPTY, LV_TICKER_TOO_LONG, LV_TICKER_BAD_CHAR };
+enum lv_ticker_status lv_ticker_from_text(const char *text, char out[LV_TICKER_MAX]);
+
+/* One value of a `params` object given as text, for parameter `index` of `ind`: false when it
+ * is not a number (or not "true"/"false" for a boolean parameter). *given is false when the
+ * text is blank, which keeps the default. */
+bool lv_param_from_text(enum lv_ind ind, int index, const char *text, double *out, bool *given);
+
+/* The deprecated period string: one number, or numbers joined by '-' for the indicators that
+ * take several (e.g. MACD "12-26-9"). Sets given[i] for each parameter it sets; false when
+ * a part is not a number. */
+bool lv_period_from_text(enum lv_ind ind, const char *text, struct lv_ind_params *params,
+                         bool given[LV_IND_MAX_PARAMS]);
+
+/* Parameter `index` checked on its own, the others at their defaults: a problem then points
+ * at the value that causes it. */
+int lv_param_check_alone(enum lv_ind ind, const struct lv_ind_params *params, int index,
+                         struct lv_error *err);
+
 /* Field readers. Each reports a wrong value itself, at the field's pointer. A field holding a
- * $variable counts as invalid without a problem of its own: lv_scan_variables reports it. */
-enum lv_field_status { LV_FIELD_ABSENT, LV_FIELD_OK, LV_FIELD_INVALID };
+ * $variable counts as LV_FIELD_VARIABLE without a problem of its own: lv_scan_variables
+ * reports it, or in template mode the caller records a slot for it. */
+enum lv_field_status { LV_FIELD_ABSENT, LV_FIELD_OK, LV_FIELD_INVALID, LV_FIELD_VARIABLE };
 
 /* A number written as a JSON number or a numeric string; null counts as absent. */
 enum lv_field_status lv_read_number(struct lv_parse *p, const json_t *obj, const char *field,
@@ -72,9 +97,20 @@ bool lv_read_params(struct lv_parse *p, const json_t *obj, const char *params_fi
 int lv_read_series(struct lv_parse *p, const json_t *obj, const char *ticker_field,
                    const char *ind_field, const char *params_field, const char *period_field);
 
-/* Reports every $variable under `value` as unresolved (strings only; keys never are).
- * `depth` is the JSON nesting depth of `value`; deeper than the tree limit allows is not
- * scanned. */
+/* Template mode (no-ops otherwise). lv_record_slot records the variable that `value` (a
+ * string) names as a pending slot (an undefined name records nothing: the scan reports
+ * it); lv_claim_slots gives the pending slots their owner; lv_drop_slots forgets them after
+ * a problem; lv_note_structural marks a variable that decides the tree's shape. */
+void lv_record_slot(struct lv_parse *p, const json_t *value, enum lv_slot_field field, int param);
+void lv_claim_slots(struct lv_parse *p, enum lv_slot_owner owner, int target);
+void lv_drop_slots(struct lv_parse *p);
+void lv_note_structural(struct lv_parse *p);
+/* True when the weight of `node` is a variable. */
+bool lv_weight_is_variable(const struct lv_parse *p, int node);
+
+/* Reports every $variable under `value` as unresolved (strings only; keys never are); in
+ * template mode, marks defined names used and reports undefined ones. `depth` is the JSON
+ * nesting depth of `value`; deeper than the tree limit allows is not scanned. */
 void lv_scan_variables(struct lv_parse *p, const json_t *value, int depth);
 
 #endif

@@ -19,17 +19,17 @@
  * scores by series id too (one series per sort and child). Evaluation reads only these
  * arrays: nothing JSON survives compilation.
  *
- * Batches (not implemented yet). Every value a `$variable` may feed is a plain field here:
- * a threshold (lv_cond.threshold), a weight (lv_node.weight), a sort count (lv_node.count),
- * a scale range (lv_node.range_min/max), a ticker (the held-ticker table and the `ticker` of
- * series keys) and indicator parameters (series keys' `params`). The batch layer will
- * compile the template once while recording, for every variable occurrence, a "slot"
- * (which table, which index, which field). Binding one run's assignment then means copying
- * the compiled arrays, writing the variable's value into each slot, re-checking the bound
- * values with the same rules the parser uses (numbers, period minimums, count >= 1, ...),
- * and re-deduplicating the series and ticker tables, since binding can make two series equal
- * (the same key) or a ticker appear twice; ids are then remapped in conds/nodes/sorts. None
- * of this needs the JSON again.
+ * Batches (strategy_bind.c). Every value a `$variable` may feed is a plain field here: a
+ * threshold (lv_cond.threshold), a weight (lv_node.weight), a sort count (lv_node.count), a
+ * scale range (lv_node.range_min/max), a ticker (the held-ticker table and the `ticker` of
+ * series keys) and indicator parameters (series keys' and sorts' `params`). A template is
+ * parsed once with a `struct lv_slots` recorder: for every variable occurrence the parser
+ * records a slot (which field of which node, condition, held ticker, series or sort), and
+ * interns nothing, so that the series table holds one entry per occurrence ("occurrence
+ * ids"). Binding one run copies the compiled arrays, writes each value into its slot,
+ * re-checks it with the parser's own rules, and re-deduplicates the series and ticker
+ * tables in occurrence order, which gives exactly the ids a compile of the substituted
+ * document would give. None of this needs the JSON again.
  */
 
 enum lv_node_kind { LV_NODE_TICKER, LV_NODE_WEIGHT, LV_NODE_GATE, LV_NODE_SORT, LV_NODE_SCALE };
@@ -114,6 +114,9 @@ struct lv_strategy {
 
     struct lv_readers series_readers;
     struct lv_readers ticker_readers;
+
+    int *bind_scratch; /* binding's working space (strategy_bind.c), kept for the next bind */
+    int cap_bind_scratch;
 };
 
 /* Grows *array (of `elem` bytes each) so that it holds at least `need` items. */
@@ -134,5 +137,79 @@ int lv_strategy_intern_ticker(struct lv_strategy *s, const char *ticker);
 
 /* Releases everything `s` owns, but not `s` itself. */
 void lv_strategy_release(struct lv_strategy *s);
+
+/* ---- Batch templates (strategy_bind.c) -------------------------------------------------- */
+
+/* What a variable occurrence feeds. */
+enum lv_slot_field {
+    LV_SLOT_WEIGHT,      /* lv_node.weight (and has_weight) */
+    LV_SLOT_COUNT,       /* lv_node.count of a sort */
+    LV_SLOT_RANGE_MIN,   /* lv_node.range_min of a scale */
+    LV_SLOT_RANGE_MAX,   /* lv_node.range_max of a scale */
+    LV_SLOT_THRESHOLD,   /* lv_cond.threshold */
+    LV_SLOT_TICKER,      /* a held ticker or a series key's ticker */
+    LV_SLOT_PARAM,       /* one value of a `params` object (lv_slot.param = its index) */
+    LV_SLOT_PERIOD_TEXT, /* the deprecated `period` string, read when `params` is empty */
+    LV_SLOT_NAME,        /* the document's name */
+};
+
+/* Where the field lives. Readers record a slot as PENDING while the thing it belongs to does
+ * not exist yet (a series is interned after its ticker and parameters are read); the parser
+ * then claims the pending slots for it. */
+enum lv_slot_owner {
+    LV_OWNER_PENDING,
+    LV_OWNER_NODE,   /* target = node index */
+    LV_OWNER_COND,   /* target = condition index */
+    LV_OWNER_HELD,   /* target = held-ticker occurrence (ticker elements in preorder) */
+    LV_OWNER_SERIES, /* target = series occurrence id */
+    LV_OWNER_SORT,   /* target = node index of the sort element */
+    LV_OWNER_DOC,
+};
+
+struct lv_slot {
+    int var; /* index into the template's variable names */
+    enum lv_slot_field field;
+    enum lv_slot_owner owner;
+    int target;
+    int param; /* LV_SLOT_PARAM: parameter index of the owner's indicator */
+};
+
+/* The recorder of a template parse. The parser fills `items` and the flags; everything else
+ * is set by the caller. */
+struct lv_slots {
+    const char *const *names; /* the defined variables, matched case-insensitively */
+    int n_names;
+    bool *used;        /* n_names flags set for every name found in the document, or NULL */
+    bool *in_elements; /* n_names flags: the name occurs under "elements" */
+    struct lv_problems undefined; /* one problem per reference to an undefined name */
+    bool scanning_elements;       /* the scan is inside "elements" */
+    bool needs_json; /* a variable decides structure (a type, mode, operator, indicator) */
+    bool out_of_memory;
+    struct lv_slot *items;
+    int n, cap;
+};
+
+/* lv_strategy_parse in template mode when `slots` is not NULL (see above). */
+int lv_strategy_parse_with(const json_t *doc, struct lv_strategy *s, struct lv_slots *slots,
+                           struct lv_problems *problems, struct lv_problems *warnings);
+
+/* Appends without deduplicating (template mode): one id per occurrence. -1 when out of
+ * memory. */
+int lv_strategy_append_series(struct lv_strategy *s, const char *ticker, enum lv_ind ind,
+                              const struct lv_ind_params *params);
+int lv_strategy_append_ticker(struct lv_strategy *s, const char *ticker);
+
+/* The id of an interned series or held ticker, or -1 when there is none. */
+int lv_strategy_find_series(const struct lv_strategy *s, const char *ticker, enum lv_ind ind,
+                            const struct lv_ind_params *params);
+int lv_strategy_find_ticker(const struct lv_strategy *s, const char *ticker);
+
+/* Orders the sorts deepest first, then links (below): what follows parsing. -1 when out of
+ * memory. */
+int lv_strategy_finish(struct lv_strategy *s);
+
+/* Links the sort records to the child arrays and (re)builds the reader lists: the last
+ * step of a compile, once ids and sort order are final. -1 when out of memory. */
+int lv_strategy_link(struct lv_strategy *s);
 
 #endif

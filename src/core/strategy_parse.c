@@ -20,6 +20,14 @@ enum weight_rule {
 static int parse_element(struct lv_parse *p, const json_t *el, int depth, int sort_depth,
                          const char *weight_needed);
 
+/* Template mode: the variable in `field` of `obj` feeds `slot_field` of `owner` `target`. */
+static void note_slot(struct lv_parse *p, const json_t *obj, const char *field,
+                      enum lv_slot_field slot_field, enum lv_slot_owner owner, int target)
+{
+    lv_record_slot(p, json_object_get(obj, field), slot_field, -1);
+    lv_claim_slots(p, owner, target);
+}
+
 static int new_node(struct lv_parse *p, enum lv_node_kind kind)
 {
     struct lv_strategy *s = p->s;
@@ -80,9 +88,12 @@ static void check_weight_sum(struct lv_parse *p, int kid_off, int n, double miss
 {
     double sum = 0;
     for (int k = 0; k < n; k++) {
-        const struct lv_node *child = &p->s->nodes[p->s->kids[kid_off + k]];
+        int child_node = p->s->kids[kid_off + k];
+        const struct lv_node *child = &p->s->nodes[child_node];
         if (!child->has_weight && missing_share < 0)
             return; /* already a problem */
+        if (lv_weight_is_variable(p, child_node))
+            return; /* the sum is only known once bound */
         sum += child->has_weight ? child->weight : missing_share;
     }
     if (sum == 0)
@@ -119,9 +130,13 @@ static void parse_ticker(struct lv_parse *p, const json_t *el, int node)
     p->s->n_ticker_nodes++;
     if (!lv_read_ticker(p, el, "ticker", ticker))
         return;
-    int id = lv_strategy_intern_ticker(p->s, ticker);
+    /* a template keeps every occurrence apart: binding deduplicates */
+    int id = p->slots ? lv_strategy_append_ticker(p->s, ticker)
+                      : lv_strategy_intern_ticker(p->s, ticker);
     if (id < 0)
         p->out_of_memory = true;
+    else
+        lv_claim_slots(p, LV_OWNER_HELD, id);
     p->s->nodes[node].ticker = id;
 }
 
@@ -160,10 +175,13 @@ static void parse_condition(struct lv_parse *p, const json_t *c)
         if (has_ticker && has_ind)
             cond.right =
                 lv_read_series(p, c, "rightTicker", "rightIndicator", "rightParams", "rightPeriod");
-    } else if (compare >= 0 &&
-               lv_read_number(p, c, "threshold", &cond.threshold) == LV_FIELD_ABSENT) {
-        lv_parse_problem(p, "threshold", "missing: compareTo \"%s\" needs a threshold",
-                         compare_to[compare]);
+    } else if (compare >= 0) {
+        enum lv_field_status status = lv_read_number(p, c, "threshold", &cond.threshold);
+        if (status == LV_FIELD_ABSENT)
+            lv_parse_problem(p, "threshold", "missing: compareTo \"%s\" needs a threshold",
+                             compare_to[compare]);
+        else if (status == LV_FIELD_VARIABLE)
+            lv_record_slot(p, json_object_get(c, "threshold"), LV_SLOT_THRESHOLD, -1);
     }
     struct lv_strategy *s = p->s;
     if (lv_grow((void **)&s->conds, &s->cap_conds, s->n_conds + 1, sizeof *s->conds) < 0) {
@@ -171,6 +189,7 @@ static void parse_condition(struct lv_parse *p, const json_t *c)
         return;
     }
     s->conds[s->n_conds++] = cond;
+    lv_claim_slots(p, LV_OWNER_COND, s->n_conds - 1);
 }
 
 /* `conditions`, or the legacy singular `condition` read as a one-item list. */
@@ -289,16 +308,21 @@ static void parse_sort(struct lv_parse *p, const json_t *el, int node, int depth
         lv_parse_problem(p, "count", "must be a whole number of at least 1, got %g", count);
     else if (count_status == LV_FIELD_OK)
         sort_node->count = count > INT_MAX ? INT_MAX : (int)count;
+    else if (count_status == LV_FIELD_VARIABLE)
+        note_slot(p, el, "count", LV_SLOT_COUNT, LV_OWNER_NODE, node);
 
     enum lv_ind ind = LV_IND_CUMULATIVE_RETURN;
     struct lv_ind_params params;
     bool ind_ok = lv_read_indicator(p, el, "indicator", &ind) &&
                   lv_read_params(p, el, "params", "period", ind, &params);
-    if (!ind_ok)
+    if (!ind_ok) {
         lv_ind_default_params(ind, &params);
+        lv_drop_slots(p);
+    }
     int sort_index = new_sort(p, node, sort_depth, ind, &params);
     if (sort_index < 0)
         return;
+    lv_claim_slots(p, LV_OWNER_SORT, node);
     p->s->nodes[node].sort = sort_index;
     parse_group(p, el, "children", node, 0, depth, sort_depth + 1, WEIGHTS_SORT);
     add_sort_children(p, sort_index, node, ind_ok);
@@ -325,6 +349,10 @@ static void parse_scale(struct lv_parse *p, const json_t *el, int node, int dept
             lv_parse_problem(p, "rangeMin", "missing");
         if (max_status == LV_FIELD_ABSENT)
             lv_parse_problem(p, "rangeMax", "missing");
+        if (min_status == LV_FIELD_VARIABLE)
+            note_slot(p, config, "rangeMin", LV_SLOT_RANGE_MIN, LV_OWNER_NODE, node);
+        if (max_status == LV_FIELD_VARIABLE)
+            note_slot(p, config, "rangeMax", LV_SLOT_RANGE_MAX, LV_OWNER_NODE, node);
         if (min_status == LV_FIELD_OK && max_status == LV_FIELD_OK &&
             scale->range_min == scale->range_max)
             lv_parse_problem(p, "rangeMax", "must differ from rangeMin (both are %g)",
@@ -343,6 +371,10 @@ static int read_type(struct lv_parse *p, const json_t *el)
     const json_t *type = json_object_get(el, "type");
     if (type == NULL || json_is_null(type)) {
         lv_parse_problem(p, "type", "missing");
+        return -1;
+    }
+    if (lv_is_variable(type) && p->slots != NULL) {
+        lv_note_structural(p);
         return -1;
     }
     for (int i = 0; i < 5 && json_is_string(type); i++)
@@ -388,6 +420,8 @@ static int parse_element(struct lv_parse *p, const json_t *el, int depth, int so
         lv_parse_problem(p, "weight", "must be at least 0, got %g", weight);
     else if (status == LV_FIELD_ABSENT && weight_needed != NULL)
         lv_parse_problem(p, "weight", "missing: %s", weight_needed);
+    else if (status == LV_FIELD_VARIABLE)
+        note_slot(p, el, "weight", LV_SLOT_WEIGHT, LV_OWNER_NODE, node);
     p->s->nodes[node].has_weight = status == LV_FIELD_OK;
     p->s->nodes[node].weight = status == LV_FIELD_OK ? weight : 0;
 
@@ -428,11 +462,37 @@ static void parse_top_level(struct lv_parse *p, const json_t *elements)
         check_weight_sum(p, p->s->top_off, n, 100.0 / n);
     if (p->s->n_ticker_nodes == 0)
         lv_parse_problem(p, NULL, "no ticker anywhere: the strategy could never hold anything");
+    if (p->slots != NULL)
+        p->slots->scanning_elements = true;
     lv_scan_variables(p, elements, 1);
+    if (p->slots != NULL)
+        p->slots->scanning_elements = false;
+}
+
+/* Template mode: the references outside "elements" (a name, dates) count as used too. */
+static void scan_document_fields(struct lv_parse *p, const json_t *doc)
+{
+    const char *key;
+    json_t *member;
+    lv_path_pop(p, 0);
+    json_object_foreach((json_t *)doc, key, member)
+    {
+        if (strcmp(key, "elements") == 0)
+            continue;
+        size_t saved = lv_path_push(p, key);
+        lv_scan_variables(p, member, 1);
+        lv_path_pop(p, saved);
+    }
 }
 
 int lv_strategy_parse(const json_t *doc, struct lv_strategy *s, struct lv_problems *problems,
                       struct lv_problems *warnings)
+{
+    return lv_strategy_parse_with(doc, s, NULL, problems, warnings);
+}
+
+int lv_strategy_parse_with(const json_t *doc, struct lv_strategy *s, struct lv_slots *slots,
+                           struct lv_problems *problems, struct lv_problems *warnings)
 {
     struct lv_parse *p = calloc(1, sizeof *p); /* the path buffer is too big for the stack */
     if (p == NULL) {
@@ -442,6 +502,7 @@ int lv_strategy_parse(const json_t *doc, struct lv_strategy *s, struct lv_proble
     p->s = s;
     p->problems = problems;
     p->warnings = warnings;
+    p->slots = slots;
     int problems_before = problems->count;
 
     const json_t *elements = doc;
@@ -449,6 +510,8 @@ int lv_strategy_parse(const json_t *doc, struct lv_strategy *s, struct lv_proble
         const json_t *name = json_object_get(doc, "name");
         if (json_is_string(name) && (s->name = strdup(json_string_value(name))) == NULL)
             p->out_of_memory = true;
+        if (lv_is_variable(name))
+            note_slot(p, doc, "name", LV_SLOT_NAME, LV_OWNER_DOC, 0);
         elements = json_object_get(doc, "elements");
         lv_path_push(p, "elements");
     }
@@ -461,6 +524,10 @@ int lv_strategy_parse(const json_t *doc, struct lv_strategy *s, struct lv_proble
     else
         lv_parse_problem(p, NULL,
                          "a strategy must be an object with \"elements\" or an array of elements");
+    if (slots != NULL && json_is_object(doc))
+        scan_document_fields(p, doc);
+    if (slots != NULL && slots->out_of_memory)
+        p->out_of_memory = true;
 
     if (p->out_of_memory)
         lv_problems_add(problems, "", "out of memory");
