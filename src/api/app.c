@@ -2,6 +2,7 @@
  * shares (pooled connection, JSON-from-SQL, database failure answers). */
 #include "api/app.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,38 @@ json_t *lv_api_query_json(PGconn *conn, const char *sql, int n_params, const cha
     }
     PQclear(res);
     return doc;
+}
+
+void lv_api_caller_text(const struct lv_req *req, char out[16])
+{
+    snprintf(out, 16, "%d", lv_api_user_id(req));
+}
+
+const char *lv_api_path_id(struct lv_req *req, const char *not_found_message)
+{
+    const char *id = lv_req_param(req, "id");
+    size_t len = id != NULL ? strlen(id) : 0;
+    bool digits = len > 0 && len <= 10 && strspn(id, "0123456789") == len && id[0] != '0';
+    if (!digits || strtoll(id, NULL, 10) > 2147483647LL) {
+        lv_resp_error(req, 404, "not_found", not_found_message, NULL);
+        return NULL;
+    }
+    return id;
+}
+
+void lv_api_send_page(struct lv_req *req, struct lv_app *app, PGconn *conn, const char *sql,
+                      int n_params, const char *const *params, long limit, long offset)
+{
+    struct lv_db_error err;
+    int found;
+    json_t *items = lv_api_query_json(conn, sql, n_params, params, &found, &err);
+    lv_db_release(app->pool, conn);
+    if (found < 0)
+        lv_api_db_failure(req, &err);
+    else
+        lv_resp_json(req, 200,
+                     json_pack("{s:o, s:I, s:I}", "items", items != NULL ? items : json_array(),
+                               "limit", (json_int_t)limit, "offset", (json_int_t)offset));
 }
 
 static void free_caller(void *caller)

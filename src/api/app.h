@@ -14,8 +14,8 @@
 
 /* Shared by every request thread; everything here is thread-safe or read-only. */
 struct lv_app {
-    const struct lv_config *cfg; /* borrowed */
-    struct lv_db_pool *pool;     /* borrowed */
+    const struct lv_config *cfg;     /* borrowed */
+    struct lv_db_pool *pool;         /* borrowed */
     struct lv_market_holder *market; /* borrowed: bars shared by every backtest */
     /* Accounts and security (docs/security.md); each NULL = off. All borrowed. */
     struct lv_ratelimit *user_limits; /* requests per user */
@@ -56,6 +56,18 @@ PGconn *lv_api_db(struct lv_req *req, struct lv_app *app);
  * row came back, NULL with *found = -1 (after logging the cause) on an error. */
 json_t *lv_api_query_json(PGconn *conn, const char *sql, int n_params, const char *const *params,
                           int *found, struct lv_db_error *err);
+
+/* The caller's user id as SQL parameter text. */
+void lv_api_caller_text(const struct lv_req *req, char out[16]);
+
+/* The {id} path parameter when it is a row id (plain digits, 1 .. 2^31-1); otherwise answers
+ * 404 with `not_found_message` (ids are never guessable text) and returns NULL. */
+const char *lv_api_path_id(struct lv_req *req, const char *not_found_message);
+
+/* Runs a page query whose single row and column is a JSON array, releases conn, and answers
+ * {"items": [...], "limit": L, "offset": O} (or the database failure). */
+void lv_api_send_page(struct lv_req *req, struct lv_app *app, PGconn *conn, const char *sql,
+                      int n_params, const char *const *params, long limit, long offset);
 
 /* Answers 500 for an unexpected database error without leaking its text. */
 void lv_api_db_failure(struct lv_req *req, const struct lv_db_error *err);

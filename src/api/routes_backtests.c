@@ -59,7 +59,7 @@ static json_t *load_strategy_doc(struct lv_req *req, struct lv_app *app, PGconn 
                                  const char *strategy_id)
 {
     char user_id[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     const char *params[] = {strategy_id, user_id};
     struct lv_db_error err;
     int found;
@@ -99,10 +99,8 @@ static json_t *request_strategy(struct lv_req *req, struct lv_app *app, PGconn *
     json_t *inline_doc = json_object_get(body, "strategy");
     json_t *id_value = json_object_get(body, "strategy_id");
     if (path_id != NULL) {
-        if (strspn(path_id, "0123456789") != strlen(path_id) || strlen(path_id) > 9) {
-            lv_resp_error(req, 404, "not_found", "no such strategy", NULL);
+        if (lv_api_path_id(req, "no such strategy") == NULL)
             return NULL;
-        }
         snprintf(strategy_id, id_size, "%s", path_id);
     } else if (id_value != NULL) {
         if (!json_is_integer(id_value) || json_integer_value(id_value) <= 0) {
@@ -144,7 +142,7 @@ static int store_result(PGconn *conn, struct lv_req *req, const char *strategy_i
         "window", json_object_get(result, "window"), "timing", json_object_get(result, "timing"));
     json_t *window = json_object_get(result, "window");
     char user_id[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     char *elements_text = json_dumps(elements, JSON_COMPACT);
     char *metrics_text = json_dumps(json_object_get(result, "metrics"), JSON_COMPACT);
     char *equity_text = json_dumps(json_object_get(result, "equity_curve"), JSON_COMPACT);
@@ -281,16 +279,14 @@ static void post_backtest(struct lv_req *req, void *app_ptr)
 static void get_backtest(struct lv_req *req, void *app_ptr)
 {
     struct lv_app *app = app_ptr;
-    const char *id = lv_req_param(req, "id");
-    if (strspn(id, "0123456789") != strlen(id) || strlen(id) > 9) {
-        lv_resp_error(req, 404, "not_found", "no such backtest", NULL);
+    const char *id = lv_api_path_id(req, "no such backtest");
+    if (id == NULL)
         return;
-    }
     PGconn *conn = lv_api_db(req, app);
     if (conn == NULL)
         return;
     char user_id[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     const char *params[] = {id, user_id};
     struct lv_db_error err;
     int found;
@@ -318,12 +314,10 @@ static bool strategy_readable(struct lv_req *req, struct lv_app *app, PGconn *co
     const char *params[] = {id, user_id};
     char found[8];
     struct lv_db_error err;
-    int rows = strtol(id, NULL, 10) > 0
-                   ? lv_db_query_value(conn,
-                                       "SELECT 1 FROM strategies WHERE id = $1::int AND "
-                                       "(user_id = $2::int OR is_public)",
-                                       2, params, found, sizeof found, &err)
-                   : 0;
+    int rows = lv_db_query_value(conn,
+                                 "SELECT 1 FROM strategies WHERE id = $1::int AND "
+                                 "(user_id = $2::int OR is_public)",
+                                 2, params, found, sizeof found, &err);
     if (rows < 0)
         lv_api_db_failure(req, &err);
     else if (rows == 0)
@@ -341,15 +335,16 @@ static void list_backtests(struct lv_req *req, void *app_ptr)
         lv_req_query_long(req, "offset", 0, 0, 100000000, &offset) != 0 ||
         lv_req_query_long(req, "strategy_id", 0, 1, 2147483647, &strategy_filter) != 0)
         return;
-    if (path_id != NULL)
-        strategy_filter = strspn(path_id, "0123456789") == strlen(path_id) && strlen(path_id) < 10
-                              ? atol(path_id)
-                              : -1;
+    if (path_id != NULL) {
+        if (lv_api_path_id(req, "no such strategy") == NULL)
+            return;
+        strategy_filter = atol(path_id);
+    }
     PGconn *conn = lv_api_db(req, app);
     if (conn == NULL)
         return;
     char user_id[16], strategy_text[16], limit_text[16], offset_text[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     snprintf(strategy_text, sizeof strategy_text, "%ld", strategy_filter);
     /* Under /strategies/{id}/ the strategy itself must be readable, or it does not exist. */
     if (path_id != NULL && !strategy_readable(req, app, conn, strategy_text, user_id)) {
@@ -360,23 +355,14 @@ static void list_backtests(struct lv_req *req, void *app_ptr)
     snprintf(offset_text, sizeof offset_text, "%ld", offset);
     const char *params[] = {user_id, strategy_filter != 0 ? strategy_text : NULL, limit_text,
                             offset_text};
-    struct lv_db_error err;
-    int found;
-    json_t *items = lv_api_query_json(
-        conn,
+    lv_api_send_page(
+        req, app, conn,
         "SELECT COALESCE(json_agg(b ORDER BY created_at DESC, id DESC), '[]') FROM ("
         "SELECT " BACKTEST_JSON ") AS b, created_at, id FROM backtest_results "
         "WHERE user_id = $1::int AND ($2::int IS NULL OR strategy_id = $2::int) "
         "ORDER BY created_at DESC, id DESC LIMIT $3::int OFFSET $4::int) AS page(b, created_at, "
         "id)",
-        4, params, &found, &err);
-    lv_db_release(app->pool, conn);
-    if (found < 0)
-        lv_api_db_failure(req, &err);
-    else
-        lv_resp_json(req, 200,
-                     json_pack("{s:o, s:I, s:I}", "items", items != NULL ? items : json_array(),
-                               "limit", (json_int_t)limit, "offset", (json_int_t)offset));
+        4, params, limit, offset);
 }
 
 /* Validation only: 200 with every problem (an invalid strategy is an answer, not an error). */

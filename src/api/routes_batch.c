@@ -46,11 +46,6 @@ static const char *const create_fields[] = {
  * shows up as failed runs instead of a 400). */
 #define VALUE_CHECK_BUDGET 20000
 
-static void user_text(struct lv_req *req, char out[16])
-{
-    snprintf(out, 16, "%d", lv_api_user_id(req));
-}
-
 /* A job id from the path: "batch-" and hex digits, else 404. */
 static const char *job_path_id(struct lv_req *req)
 {
@@ -91,7 +86,7 @@ static json_t *request_strategy(struct lv_req *req, PGconn *conn, json_t *body,
     }
     snprintf(strategy_id, 16, "%lld", (long long)json_integer_value(id_value));
     char user_id[16];
-    user_text(req, user_id);
+    lv_api_caller_text(req, user_id);
     const char *params[] = {strategy_id, user_id};
     struct lv_db_error err;
     int found;
@@ -362,7 +357,7 @@ static int describe_job(struct new_job *job, const json_t *doc, const struct lv_
 static void answer_job(struct lv_req *req, PGconn *conn, const char *id, int status)
 {
     char user_id[16];
-    user_text(req, user_id);
+    lv_api_caller_text(req, user_id);
     const char *params[] = {id, user_id};
     struct lv_db_error err;
     int found;
@@ -383,7 +378,7 @@ static void create_job_with(struct lv_req *req, struct lv_app *app, PGconn *conn
                             struct lv_problems *problems)
 {
     char strategy_id[16] = "", user_id[16];
-    user_text(req, user_id);
+    lv_api_caller_text(req, user_id);
     bool answered = false, db_failed = false, options_vary = false;
     struct lv_db_error err;
     struct lv_batch_vars vars = {0};
@@ -506,27 +501,18 @@ static void list_jobs(struct lv_req *req, void *app_ptr)
     if (conn == NULL)
         return;
     char user_id[16], limit_text[16], offset_text[16];
-    user_text(req, user_id);
+    lv_api_caller_text(req, user_id);
     snprintf(limit_text, sizeof limit_text, "%ld", limit);
     snprintf(offset_text, sizeof offset_text, "%ld", offset);
     const char *params[] = {user_id, status, limit_text, offset_text};
-    struct lv_db_error err;
-    int found;
-    json_t *items = lv_api_query_json(
-        conn,
+    lv_api_send_page(
+        req, app, conn,
         "SELECT COALESCE(json_agg(j ORDER BY created_at DESC, id DESC), '[]') FROM "
         "(SELECT " JOB_JSON
         " AS j, created_at, id FROM batch_jobs WHERE user_id = $1::int AND ($2::text "
         "IS NULL OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3::int OFFSET "
         "$4::int) AS page",
-        4, params, &found, &err);
-    lv_db_release(app->pool, conn);
-    if (found < 0)
-        lv_api_db_failure(req, &err);
-    else
-        lv_resp_json(req, 200,
-                     json_pack("{s:o, s:I, s:I}", "items", items != NULL ? items : json_array(),
-                               "limit", (json_int_t)limit, "offset", (json_int_t)offset));
+        4, params, limit, offset);
 }
 
 static void cancel_job(struct lv_req *req, void *app_ptr)
@@ -539,7 +525,7 @@ static void cancel_job(struct lv_req *req, void *app_ptr)
     if (conn == NULL)
         return;
     char user_id[16], status[32];
-    user_text(req, user_id);
+    lv_api_caller_text(req, user_id);
     const char *params[] = {id, user_id};
     struct lv_db_error err;
     /* Workers see the status at their next heartbeat (250 ms) and stop. */
@@ -651,7 +637,7 @@ static int load_job_vars(struct lv_req *req, PGconn *conn, const char *id,
                          struct lv_batch_vars *vars)
 {
     char user_id[16];
-    user_text(req, user_id);
+    lv_api_caller_text(req, user_id);
     const char *params[] = {id, user_id};
     struct lv_db_error err;
     int found;

@@ -45,7 +45,7 @@ static void show_one(struct lv_req *req, struct lv_app *app, PGconn *conn, const
                      int status)
 {
     char user_id[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     const char *params[] = {user_id, mode};
     struct lv_db_error err;
     int found;
@@ -80,7 +80,7 @@ static void list_credentials(struct lv_req *req, void *app_ptr)
     if (conn == NULL)
         return;
     char user_id[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     const char *params[] = {user_id};
     struct lv_db_error err;
     int found;

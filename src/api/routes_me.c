@@ -7,20 +7,20 @@
 #include "api/input.h"
 
 /* The SQL that renders one user as the API shows it (timestamps in UTC, ISO 8601). */
-#define USER_JSON_SQL                                                                          \
-    "SELECT json_build_object('id', id, 'discord_id', discord_id, 'username', username, "      \
-    "'discriminator', discriminator, 'email', email, 'avatar_url', avatar_url, "               \
-    "'preferences', COALESCE(preferences, '{}'::jsonb), "                                      \
-    "'created_at', to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                    \
-    "'updated_at', to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                    \
-    "'last_login_at', to_char(last_login_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) "              \
+#define USER_JSON_SQL                                                                              \
+    "SELECT json_build_object('id', id, 'discord_id', discord_id, 'username', username, "          \
+    "'discriminator', discriminator, 'email', email, 'avatar_url', avatar_url, "                   \
+    "'preferences', COALESCE(preferences, '{}'::jsonb), "                                          \
+    "'created_at', to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                        \
+    "'updated_at', to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                        \
+    "'last_login_at', to_char(last_login_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) "                  \
     "FROM users WHERE id = $1"
 
 /* Answers with the caller's profile and releases conn. */
 static void send_profile(struct lv_req *req, struct lv_app *app, PGconn *conn)
 {
     char user_id[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     const char *params[] = {user_id};
     struct lv_db_error err;
     int found;
@@ -124,7 +124,7 @@ static void patch_me(struct lv_req *req, void *app_ptr)
         return;
     }
     char user_id[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     const char *params[] = {user_id, patch.username, patch.set_avatar ? "true" : "false",
                             patch.avatar_url, patch.preferences};
     struct lv_db_error err;

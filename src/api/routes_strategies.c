@@ -595,23 +595,10 @@ static void answer_strategy(struct lv_req *req, int status, json_t *strategy,
     lv_resp_json(req, status, strategy);
 }
 
-/* The {id} of the path as SQL parameter text, or NULL (after answering 404) when it is not
- * a strategy id at all: ids are positive 32-bit integers written in plain digits. */
+/* The {id} of the path, or NULL after answering 404. */
 static const char *path_id(struct lv_req *req)
 {
-    const char *id = lv_req_param(req, "id");
-    size_t len = id != NULL ? strlen(id) : 0;
-    bool digits = len > 0 && len <= 10 && strspn(id, "0123456789") == len && id[0] != '0';
-    if (!digits || strtoll(id, NULL, 10) > 2147483647LL) {
-        answer_not_found(req);
-        return NULL;
-    }
-    return id;
-}
-
-static void caller_text(const struct lv_req *req, char out[16])
-{
-    snprintf(out, 16, "%d", lv_api_user_id(req));
+    return lv_api_path_id(req, "no such strategy");
 }
 
 /* ---- Handlers ------------------------------------------------------------------------------- */
@@ -639,7 +626,7 @@ static void insert_fields(struct lv_req *req, struct lv_app *app, const struct i
     PGconn *conn = lv_api_db(req, app);
     if (conn != NULL) {
         char caller[16];
-        caller_text(req, caller);
+        lv_api_caller_text(req, caller);
         const char *params[] = {caller, fields_text};
         int found;
         json_t *row = query_row(req, conn, insert_sql, 2, params, &found);
@@ -740,7 +727,7 @@ static void update_strategy(struct lv_req *req, struct lv_app *app, enum input_k
         PGconn *conn = lv_api_db(req, app);
         if (conn != NULL) {
             char caller[16];
-            caller_text(req, caller);
+            lv_api_caller_text(req, caller);
             const char *params[] = {id, caller, fields_text};
             int found;
             json_t *row = query_row(req, conn, update_sql, 3, params, &found);
@@ -773,7 +760,7 @@ static void delete_strategy(struct lv_req *req, void *app_ptr)
     if (conn == NULL)
         return;
     char caller[16], deleted[16];
-    caller_text(req, caller);
+    lv_api_caller_text(req, caller);
     const char *params[] = {id, caller};
     struct lv_db_error err;
     int found = lv_db_query_value(conn, delete_sql, 2, params, deleted, sizeof deleted, &err);
@@ -798,7 +785,7 @@ static json_t *read_readable(struct lv_req *req, struct lv_app *app, const char 
     if (conn == NULL)
         return NULL;
     char caller[16];
-    caller_text(req, caller);
+    lv_api_caller_text(req, caller);
     const char *params[] = {id, caller};
     int found;
     json_t *doc = query_row(req, conn, sql, 2, params, &found);
@@ -867,7 +854,7 @@ static void duplicate_strategy(struct lv_req *req, void *app_ptr)
     PGconn *conn = lv_api_db(req, app);
     if (conn != NULL) {
         char caller[16];
-        caller_text(req, caller);
+        lv_api_caller_text(req, caller);
         const char *params[] = {id, caller, json_string_value(json_object_get(in.fields, "name"))};
         int found;
         json_t *row = query_row(req, conn, duplicate_sql, 3, params, &found);
@@ -953,7 +940,7 @@ static void list_strategies(struct lv_req *req, void *app_ptr)
     if (conn == NULL)
         return;
     char caller[16], limit_text[24], offset_text[24];
-    caller_text(req, caller);
+    lv_api_caller_text(req, caller);
     snprintf(limit_text, sizeof limit_text, "%ld", limit);
     snprintf(offset_text, sizeof offset_text, "%ld", offset);
     const char *params[] = {caller, include_public, tag,        archived,

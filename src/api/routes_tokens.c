@@ -102,25 +102,15 @@ static void list_tokens(struct lv_req *req, void *app_ptr)
     if (conn == NULL)
         return;
     char user_id[16], limit_text[16], offset_text[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     snprintf(limit_text, sizeof limit_text, "%ld", limit);
     snprintf(offset_text, sizeof offset_text, "%ld", offset);
     const char *params[] = {user_id, limit_text, offset_text};
-    struct lv_db_error err;
-    int found;
-    json_t *items =
-        lv_api_query_json(conn,
-                          "SELECT COALESCE(json_agg(t ORDER BY id), '[]') FROM (SELECT " TOKEN_JSON
-                          " AS t, id FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL "
-                          "ORDER BY id LIMIT $2::int OFFSET $3::int) AS page(t, id)",
-                          3, params, &found, &err);
-    lv_db_release(app->pool, conn);
-    if (found < 0)
-        lv_api_db_failure(req, &err);
-    else
-        lv_resp_json(req, 200,
-                     json_pack("{s:o, s:I, s:I}", "items", items != NULL ? items : json_array(),
-                               "limit", (json_int_t)limit, "offset", (json_int_t)offset));
+    lv_api_send_page(req, app, conn,
+                     "SELECT COALESCE(json_agg(t ORDER BY id), '[]') FROM (SELECT " TOKEN_JSON
+                     " AS t, id FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL "
+                     "ORDER BY id LIMIT $2::int OFFSET $3::int) AS page(t, id)",
+                     3, params, limit, offset);
 }
 
 /* DELETE revokes at once: the next request with that token gets 401. */
@@ -138,7 +128,7 @@ static void delete_token(struct lv_req *req, void *app_ptr)
     if (conn == NULL)
         return;
     char user_id[16], revoked[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     const char *params[] = {id, user_id};
     struct lv_db_error err;
     int rc = lv_db_query_value(conn,

@@ -17,15 +17,10 @@
 static const char *const list_fields[] = {"name",        "type",      "values",
                                           "description", "is_shared", NULL};
 
-/* A list id from the path: digits only, else 404 (ids are never guessable text). */
+/* A list id from the path, or NULL after answering 404. */
 static const char *path_id(struct lv_req *req)
 {
-    const char *id = lv_req_param(req, "id");
-    if (id == NULL || strspn(id, "0123456789") != strlen(id) || strlen(id) > 9) {
-        lv_resp_error(req, 404, "not_found", "no such variable list", NULL);
-        return NULL;
-    }
-    return id;
+    return lv_api_path_id(req, "no such variable list");
 }
 
 /* A validated list body as SQL parameters: name, type, values (JSON text), description,
@@ -111,7 +106,7 @@ static void create_list(struct lv_req *req, void *app_ptr)
         return;
     }
     char user_id[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     const char *params[] = {user_id,        in.name,        in.type,
                             in.values_text, in.description, in.is_shared};
     struct lv_db_error err;
@@ -139,7 +134,7 @@ static void update_list(struct lv_req *req, void *app_ptr)
         return;
     }
     char user_id[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     const char *params[] = {user_id,        in.name,      in.type, in.values_text,
                             in.description, in.is_shared, id};
     struct lv_db_error err;
@@ -164,7 +159,7 @@ static void get_list(struct lv_req *req, void *app_ptr)
     if (conn == NULL)
         return;
     char user_id[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     const char *params[] = {id, user_id};
     struct lv_db_error err;
     int found;
@@ -195,25 +190,16 @@ static void list_lists(struct lv_req *req, void *app_ptr)
     if (conn == NULL)
         return;
     char user_id[16], limit_text[16], offset_text[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     snprintf(limit_text, sizeof limit_text, "%ld", limit);
     snprintf(offset_text, sizeof offset_text, "%ld", offset);
     const char *params[] = {user_id, type, limit_text, offset_text};
-    struct lv_db_error err;
-    int found;
-    json_t *items = lv_api_query_json(
-        conn,
+    lv_api_send_page(
+        req, app, conn,
         "SELECT COALESCE(json_agg(l ORDER BY name), '[]') FROM (SELECT " LIST_JSON " AS l, name "
         "FROM variable_lists WHERE user_id = $1::int AND ($2::text IS NULL OR type = $2) "
         "ORDER BY name LIMIT $3::int OFFSET $4::int) AS page",
-        4, params, &found, &err);
-    lv_db_release(app->pool, conn);
-    if (found < 0)
-        lv_api_db_failure(req, &err);
-    else
-        lv_resp_json(req, 200,
-                     json_pack("{s:o, s:I, s:I}", "items", items != NULL ? items : json_array(),
-                               "limit", (json_int_t)limit, "offset", (json_int_t)offset));
+        4, params, limit, offset);
 }
 
 static void delete_list(struct lv_req *req, void *app_ptr)
@@ -226,7 +212,7 @@ static void delete_list(struct lv_req *req, void *app_ptr)
     if (conn == NULL)
         return;
     char user_id[16];
-    snprintf(user_id, sizeof user_id, "%d", lv_api_user_id(req));
+    lv_api_caller_text(req, user_id);
     const char *params[] = {id, user_id};
     struct lv_db_error err;
     PGresult *res =
