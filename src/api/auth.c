@@ -46,18 +46,10 @@ int lv_token_create(PGconn *conn, int user_id, const char *name, char secret_out
     return atoi(id);
 }
 
-int lv_token_authenticate(PGconn *conn, const char *secret, int *user_id, struct lv_db_error *err)
+int lv_secret_lookup(PGconn *conn, const char *lookup_sql, const char *touch_sql, int n_params,
+                     const char *const *params, int *user_id, struct lv_db_error *err)
 {
-    char hash[LV_SECRET_DIGEST_PARAM];
-    lv_secret_digest_param(secret, hash);
-    const char *params[] = {hash};
-    PGresult *res = lv_db_query(conn,
-                                "SELECT user_id, last_used_at IS NULL OR "
-                                "last_used_at < CURRENT_TIMESTAMP - interval '1 minute' "
-                                "FROM api_tokens WHERE token_hash = $1::bytea "
-                                "AND revoked_at IS NULL "
-                                "AND (expires_at IS NULL OR expires_at > CURRENT_TIMESTAMP)",
-                                1, params, err);
+    PGresult *res = lv_db_query(conn, lookup_sql, n_params, params, err);
     if (res == NULL)
         return -1;
     int found = PQntuples(res) == 1;
@@ -67,12 +59,25 @@ int lv_token_authenticate(PGconn *conn, const char *secret, int *user_id, struct
         stale = PQgetvalue(res, 0, 1)[0] == 't';
     }
     PQclear(res);
-    if (stale) /* best effort: a failed touch must not refuse a valid token */
-        lv_db_exec(conn,
-                   "UPDATE api_tokens SET last_used_at = CURRENT_TIMESTAMP "
-                   "WHERE token_hash = $1::bytea",
-                   1, params, NULL);
+    if (stale)
+        lv_db_exec(conn, touch_sql, 1, params, NULL);
     return found;
+}
+
+int lv_token_authenticate(PGconn *conn, const char *secret, int *user_id, struct lv_db_error *err)
+{
+    char hash[LV_SECRET_DIGEST_PARAM];
+    lv_secret_digest_param(secret, hash);
+    const char *params[] = {hash};
+    return lv_secret_lookup(conn,
+                            "SELECT user_id, last_used_at IS NULL OR "
+                            "last_used_at < CURRENT_TIMESTAMP - interval '1 minute' "
+                            "FROM api_tokens WHERE token_hash = $1::bytea "
+                            "AND revoked_at IS NULL "
+                            "AND (expires_at IS NULL OR expires_at > CURRENT_TIMESTAMP)",
+                            "UPDATE api_tokens SET last_used_at = CURRENT_TIMESTAMP "
+                            "WHERE token_hash = $1::bytea",
+                            1, params, user_id, err);
 }
 
 const char *lv_bearer_token(const char *authorization)

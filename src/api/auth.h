@@ -19,6 +19,13 @@ void lv_secret_new(const char *prefix, char out[LV_SECRET_TEXT]);
 /* The SHA-256 of `secret`, formatted as a bytea parameter ("\x…") for $n::bytea. */
 void lv_secret_digest_param(const char *secret, char out[LV_SECRET_DIGEST_PARAM]);
 
+/* Looks a secret up with `lookup_sql`, whose single row is (user_id, stale) and whose $1 is
+ * the secret's digest. On a hit returns 1 with *user_id and, when stale, runs `touch_sql`
+ * with $1 only (best effort: a failed touch must not refuse a valid secret). Returns 0 when
+ * no row came back, -1 on a database error. Shared by API tokens and sessions. */
+int lv_secret_lookup(PGconn *conn, const char *lookup_sql, const char *touch_sql, int n_params,
+                     const char *const *params, int *user_id, struct lv_db_error *err);
+
 /* API tokens are secrets with the prefix "lvr_". */
 #define LV_TOKEN_TEXT       LV_SECRET_TEXT
 #define LV_TOKEN_PREFIX_LEN 12 /* "lvr_" + 8 characters: shown in listings to tell tokens apart */

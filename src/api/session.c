@@ -43,28 +43,14 @@ int lv_session_authenticate(PGconn *conn, const char *token, const struct lv_ses
     lv_secret_digest_param(token, digest);
     snprintf(idle_hours, sizeof idle_hours, "%d", policy->idle_hours);
     const char *params[] = {digest, idle_hours};
-    PGresult *res = lv_db_query(
+    return lv_secret_lookup(
         conn,
         "SELECT user_id, last_seen_at < CURRENT_TIMESTAMP - interval '1 minute' FROM sessions "
         "WHERE token_hash = $1::bytea AND revoked_at IS NULL "
         "AND expires_at > CURRENT_TIMESTAMP "
         "AND last_seen_at > CURRENT_TIMESTAMP - $2::int * interval '1 hour'",
-        2, params, err);
-    if (res == NULL)
-        return -1;
-    int found = PQntuples(res) == 1;
-    bool stale = false;
-    if (found) {
-        *user_id = atoi(PQgetvalue(res, 0, 0));
-        stale = PQgetvalue(res, 0, 1)[0] == 't';
-    }
-    PQclear(res);
-    if (stale) /* best effort: a failed touch must not refuse a valid session */
-        lv_db_exec(conn,
-                   "UPDATE sessions SET last_seen_at = CURRENT_TIMESTAMP "
-                   "WHERE token_hash = $1::bytea",
-                   1, params, NULL);
-    return found;
+        "UPDATE sessions SET last_seen_at = CURRENT_TIMESTAMP WHERE token_hash = $1::bytea", 2,
+        params, user_id, err);
 }
 
 int lv_session_revoke(PGconn *conn, const char *token, struct lv_db_error *err)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "core/bars_csv.h"
 #include "core/market.h"
 #include "core/synth.h"
@@ -115,38 +116,6 @@ static int collect_paths(struct file_list *list, int argc, char **argv)
     return 0;
 }
 
-/* Reads a whole file. Returns a malloc'ed buffer (caller frees) or NULL with errno set. */
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 1 << 16, used = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        used += fread(buf + used, 1, cap - used, f);
-        if (used < cap)
-            break;
-        char *grown = realloc(buf, cap * 2);
-        if (grown == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = grown;
-        cap *= 2;
-    }
-    int failed = buf != NULL && ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        errno = EIO;
-        return NULL;
-    }
-    *len = used;
-    return buf;
-}
-
 /* The symbol a file name implies ("data/spy.csv" → "SPY"), or NULL when the name is not a
  * valid symbol (then the file must have a symbol column). */
 static const char *symbol_from_path(const char *path, char out[LV_SYMBOL_MAX])
@@ -184,14 +153,14 @@ static int parse_all(const struct file_list *files, struct parsed *out)
     for (int i = 0; i < files->n; i++) {
         const char *path = files->paths[i];
         size_t len = 0;
-        char *text = read_file(path, &len);
+        struct lv_error err;
+        char *text = lv_read_file(path, &len, NULL, &err);
         if (text == NULL) {
-            fprintf(stderr, "lever bars import: %s: %s\n", path, strerror(errno));
+            fprintf(stderr, "lever bars import: %s\n", err.message);
             bad++;
             continue;
         }
         char symbol[LV_SYMBOL_MAX];
-        struct lv_error err;
         struct lv_bar_table table = {0};
         if (lv_bars_csv_parse(text, len, path, symbol_from_path(path, symbol), &table, &err) != 0) {
             fprintf(stderr, "lever bars import: %s\n", err.message);
