@@ -15,16 +15,18 @@
 
 _Static_assert(LV_SYMBOL_MAX == LV_TICKER_MAX, "symbols and tickers share one size");
 
-#define GAPS_SHOWN  3     /* dates quoted in an aggregated warning */
-#define WEIGHT_EPS  1e-12 /* weight differences below this are rounding, not trades */
-#define DESCRIPTION 160
+#define GAPS_SHOWN      3     /* dates quoted in an aggregated warning */
+#define WEIGHT_EPS      1e-12 /* weight differences below this are rounding, not trades */
+#define DESCRIPTION     160
+#define PREFETCH_DAYS   16 /* how far ahead prefetch_returns fetches */
+#define PREFETCH_STRIDE 8  /* doubles per cache line */
 
 /* ---- Workspace: per-thread buffers that only grow ------------------------------------------ */
 
 enum ws_slot {
     WS_SOURCES,
     WS_HOLDINGS,
-    WS_VALUES,
+    WS_COLUMNS,
     WS_WEIGHTS,
     WS_SERIES_IDS,
     WS_TICKER_IDS,
@@ -39,6 +41,9 @@ enum ws_slot {
 struct lv_backtest_workspace {
     void *buf[WS_N_SLOTS];
     size_t size[WS_N_SLOTS];
+    struct lv_evaluator *evaluator; /* bound to each run's strategy; NULL until the first */
+    struct lv_alloc alloc;
+    int alloc_cap; /* tickers alloc has room for */
 };
 
 struct lv_backtest_workspace *lv_backtest_workspace_new(void)
@@ -52,6 +57,8 @@ void lv_backtest_workspace_free(struct lv_backtest_workspace *ws)
         return;
     for (int i = 0; i < WS_N_SLOTS; i++)
         free(ws->buf[i]);
+    lv_evaluator_free(ws->evaluator);
+    lv_alloc_free(&ws->alloc);
     free(ws);
 }
 
@@ -85,7 +92,8 @@ struct source {
 struct holding {
     const struct lv_symbol_bars *bars;
     const int32_t *align;
-    size_t first; /* first grid day on or after its first bar */
+    const double *returns; /* per grid day, from the shared cache */
+    size_t first;          /* first grid day on or after its first bar */
 };
 
 /* A kind of data gap, counted and quoted by its first few occurrences. */
@@ -109,23 +117,24 @@ struct run {
 
     int n_series, n_tickers;
     struct source *sources;         /* n_series */
+    const double **columns;         /* n_series: sources[id].values, as the evaluator reads */
     struct holding *holdings;       /* n_tickers */
-    double *values;                 /* n_series: the inputs of one decision date */
     double *held, *target, *listed; /* n_tickers weights: drifted, chosen, last listed */
     int *series_ids, *ticker_ids;   /* scratch for subtree queries */
 
-    struct lv_evaluator *evaluator;
-    struct lv_alloc alloc;
-    struct gaps missing_inputs;   /* decisions of the main loop */
-    struct gaps missing_in_sorts; /* decisions of sort branches simulated alone */
+    struct lv_evaluator *evaluator; /* the workspace's */
+    struct lv_alloc *alloc;         /* the workspace's */
+    size_t gates_from;              /* the evaluator's gate table covers [gates_from, n_grid) */
+    struct gaps missing_inputs;     /* decisions of the main loop */
+    struct gaps missing_in_sorts;   /* decisions of sort branches simulated alone */
     struct gaps held_without_bar;
 };
 
 /* One pass of the daily loop: the whole strategy, or a sort child alone (§5). */
 struct sim {
-    int root;       /* LV_ROOT or a node */
-    const int *ids; /* series read under root, gathered at each decision */
-    int n_ids;
+    int root;           /* LV_ROOT or a node */
+    const int *tickers; /* the tickers root can hold, ascending: the only weights it moves */
+    int n_tickers;
     size_t first, last; /* grid days; decisions at first..last−1 */
     double capital;
     double *equity; /* out: last − first + 1 values */
@@ -277,7 +286,7 @@ static int prepare_sources(struct run *run, const struct lv_market *market)
         struct source *src = &run->sources[id];
         memset(src, 0, sizeof *src);
         if (key->kind == LV_SERIES_SORT_SCORE) {
-            src->values = scores;
+            src->values = run->columns[id] = scores;
             scores += run->n_grid;
             src->first = run->n_grid;
             continue;
@@ -291,7 +300,7 @@ static int prepare_sources(struct run *run, const struct lv_market *market)
             describe_series(run, id, name, sizeof name);
             return lv_fail(run->err, "%s: %s", name, why.message);
         }
-        src->values = series.values;
+        src->values = run->columns[id] = series.values;
         src->first = series.first_defined < run->n_grid ? series.first_defined : run->n_grid;
     }
     return 0;
@@ -304,7 +313,8 @@ static int prepare_holdings(struct run *run, const struct lv_market *market)
         struct holding *h = &run->holdings[t];
         h->bars = lv_market_bars(market, symbol);
         h->align = lv_series_cache_alignment(run->cache, symbol, run->grid_symbol);
-        if (h->align == NULL)
+        h->returns = lv_series_cache_returns(run->cache, symbol, run->grid_symbol);
+        if (h->align == NULL || h->returns == NULL)
             return lv_fail(run->err, "out of memory");
         h->first = grid_index_from(run, h->bars->day[0]);
     }
@@ -361,17 +371,15 @@ static bool calendar_trade_day(enum lv_rebalance rebalance, lv_day prev, lv_day 
 /* Evaluates sim->root with the values of grid day k into run->target. */
 static void decide(struct run *run, const struct sim *sim, size_t k)
 {
-    for (int i = 0; i < sim->n_ids; i++) {
-        int id = sim->ids[i];
-        run->values[id] = run->sources[id].values[k];
-    }
     struct lv_eval_report report = {0, -1};
-    lv_evaluate(run->evaluator, sim->root, run->values, &run->alloc, &report);
+    lv_evaluate_day(run->evaluator, sim->root, run->columns, k, run->alloc, &report);
     if (report.n_missing > 0)
         note_gap(&run->missing_inputs, run->grid->day[k], report.first_missing);
-    memset(run->target, 0, (size_t)run->n_tickers * sizeof(double));
-    for (int j = 0; j < run->alloc.n; j++)
-        run->target[run->alloc.ticker[j]] += run->alloc.weight[j];
+    /* Tickers outside sim->tickers are never chosen and stay 0. */
+    for (int i = 0; i < sim->n_tickers; i++)
+        run->target[sim->tickers[i]] = 0;
+    for (int j = 0; j < run->alloc->n; j++)
+        run->target[run->alloc->ticker[j]] += run->alloc->weight[j];
 }
 
 /* Appends one row to the result's positions list. */
@@ -404,9 +412,9 @@ static void list_positions(struct run *run, lv_day day, bool first)
         differs = fabs(run->target[i] - run->listed[i]) > WEIGHT_EPS;
     if (!differs)
         return;
-    for (int j = 0; j < run->alloc.n; j++) {
-        int t = run->alloc.ticker[j];
-        if (run->alloc.weight[j] > 0)
+    for (int j = 0; j < run->alloc->n; j++) {
+        int t = run->alloc->ticker[j];
+        if (run->alloc->weight[j] > 0)
             add_position(run, day, t, run->target[t]);
     }
     for (int t = 0; t < run->n_tickers; t++)
@@ -420,15 +428,16 @@ static void list_positions(struct run *run, lv_day day, bool first)
 static double trade(struct run *run, struct sim *sim, size_t k, double equity)
 {
     double moved = 0;
-    for (int t = 0; t < run->n_tickers; t++) {
+    for (int i = 0; i < sim->n_tickers; i++) {
+        int t = sim->tickers[i];
         double delta = fabs(run->target[t] - run->held[t]);
         moved += delta;
         sim->stats.trades += delta > WEIGHT_EPS;
+        run->held[t] = run->target[t];
     }
     sim->stats.turnover += moved / 2;
     if (sim->record)
         list_positions(run, run->grid->day[k], k == sim->first);
-    memcpy(run->held, run->target, (size_t)run->n_tickers * sizeof(double));
     return equity - equity * moved * run->options->cost_bps / 10000.0;
 }
 
@@ -438,12 +447,12 @@ static double hold(struct run *run, struct sim *sim, size_t k, double equity)
 {
     double day_return = 0;
     bool invested = false;
-    for (int t = 0; t < run->n_tickers; t++) {
+    for (int i = 0; i < sim->n_tickers; i++) {
+        int t = sim->tickers[i];
         if (run->held[t] == 0)
             continue;
         const struct holding *h = &run->holdings[t];
-        double before = held_price(h, k - 1), after = held_price(h, k);
-        double r = before > 0 && after > 0 ? after / before - 1 : 0;
+        double r = h->returns[k];
         if (sim->record && !has_bar(run, h, k))
             note_gap(&run->held_without_bar, run->grid->day[k], t);
         day_return += run->held[t] * r;
@@ -452,22 +461,48 @@ static double hold(struct run *run, struct sim *sim, size_t k, double equity)
     }
     if (invested) {
         double rescale = 1 / (1 + day_return); /* one division, not one per ticker */
-        for (int t = 0; t < run->n_tickers; t++)
-            run->held[t] *= rescale;
+        for (int i = 0; i < sim->n_tickers; i++)
+            run->held[sim->tickers[i]] *= rescale;
         sim->stats.invested_days++;
     }
     return equity * (1 + day_return);
 }
 
+/* The tickers' returns are read one day at a time from as many arrays as the sim holds
+ * tickers: fetch each array's line of the days ahead early, one array in PREFETCH_STRIDE a
+ * day (a 64-byte line holds 8 days). The evaluator's inputs need no such help: gates read
+ * the gate table, which is small. */
+static void prefetch_returns(const struct run *run, const struct sim *sim, size_t k)
+{
+    size_t ahead = k + PREFETCH_DAYS;
+    if (ahead >= run->n_grid)
+        return;
+    for (int i = (int)(k % PREFETCH_STRIDE); i < sim->n_tickers; i += PREFETCH_STRIDE)
+        __builtin_prefetch(run->holdings[sim->tickers[i]].returns + ahead);
+}
+
+/* Has the evaluator's gate table cover the days of `sim` (computed once per run, unless a
+ * later pass starts earlier). Without memory for it, evaluation reads values instead. */
+static void cover_gates(struct run *run, const struct sim *sim)
+{
+    if (sim->first >= run->gates_from)
+        return;
+    if (lv_evaluator_prepare_gates(run->evaluator, run->columns, sim->first, run->n_grid) == 0)
+        run->gates_from = sim->first;
+}
+
 static void simulate(struct run *run, struct sim *sim)
 {
     const struct lv_backtest_options *o = run->options;
+    cover_gates(run, sim);
     const lv_day *day = run->grid->day;
     memset(run->held, 0, (size_t)run->n_tickers * sizeof(double));
+    memset(run->target, 0, (size_t)run->n_tickers * sizeof(double));
     memset(run->listed, 0, (size_t)run->n_tickers * sizeof(double));
     memset(&sim->stats, 0, sizeof sim->stats);
     double equity = sim->capital;
     for (size_t k = sim->first;; k++) {
+        prefetch_returns(run, sim, k);
         if (k > sim->first)
             equity = hold(run, sim, k, equity);
         sim->equity[k - sim->first] = equity;
@@ -479,8 +514,10 @@ static void simulate(struct run *run, struct sim *sim)
         decide(run, sim, k);
         if (!first && o->rebalance == LV_REBALANCE_THRESHOLD) {
             bool drifted = false;
-            for (int t = 0; t < run->n_tickers && !drifted; t++)
+            for (int i = 0; i < sim->n_tickers && !drifted; i++) {
+                int t = sim->tickers[i];
                 drifted = fabs(run->target[t] - run->held[t]) > o->threshold;
+            }
             if (!drifted)
                 continue;
         }
@@ -501,33 +538,38 @@ static size_t child_start(struct run *run, int node)
 }
 
 /* A ticker child's synthetic bars from grid day `from` to the end: its bars divided by its
- * close on S, a flat bar at the last close (volume 0) where it has none. */
+ * close on S, a flat bar at the last close (volume 0) where it has none. Only the fields the
+ * sort's indicator reads are built (no indicator reads the open); the others stay NULL. */
 static int ticker_child_series(struct run *run, int ticker, size_t from, size_t s_day,
-                               struct lv_bars_view *view)
+                               enum lv_ind_input input, struct lv_bars_view *view)
 {
     const struct holding *h = &run->holdings[ticker];
+    const struct lv_symbol_bars *own = h->bars;
     size_t n = run->n_grid - from;
-    double *bars = ws_get(run->ws, WS_SYNTHETIC, 5 * n * sizeof(double));
+    bool hl = input == LV_INPUT_HL || input == LV_INPUT_HLC || input == LV_INPUT_HLCV;
+    bool volumes = input == LV_INPUT_HLCV || input == LV_INPUT_CV;
+    double *bars = ws_get(run->ws, WS_SYNTHETIC, 4 * n * sizeof(double));
     if (bars == NULL)
         return lv_fail(run->err, "out of memory");
-    double *open = bars, *high = bars + n, *low = bars + 2 * n, *close = bars + 3 * n,
-           *volume = bars + 4 * n;
+    double *close = bars, *high = hl ? bars + n : NULL, *low = hl ? bars + 2 * n : NULL,
+           *volume = volumes ? bars + 3 * n : NULL;
     double scale = held_price(h, s_day);
-    for (size_t k = from; k < run->n_grid; k++) {
-        size_t i = k - from;
-        int32_t b = h->align[k];
-        if (has_bar(run, h, k)) {
-            open[i] = h->bars->open[b] / scale;
-            high[i] = h->bars->high[b] / scale;
-            low[i] = h->bars->low[b] / scale;
-            close[i] = h->bars->close[b] / scale;
-            volume[i] = h->bars->volume[b];
-        } else {
-            close[i] = open[i] = high[i] = low[i] = h->bars->close[b] / scale;
-            volume[i] = 0;
+    for (size_t k = from; k < run->n_grid; k++)
+        close[k - from] = own->close[h->align[k]] / scale;
+    if (hl || volumes) {
+        for (size_t k = from; k < run->n_grid; k++) {
+            size_t i = k - from;
+            int32_t b = h->align[k];
+            bool bar = has_bar(run, h, k);
+            if (hl) {
+                high[i] = bar ? own->high[b] / scale : close[i];
+                low[i] = bar ? own->low[b] / scale : close[i];
+            }
+            if (volumes)
+                volume[i] = bar ? own->volume[b] : 0;
         }
     }
-    *view = (struct lv_bars_view){open, high, low, close, volume, n};
+    *view = (struct lv_bars_view){NULL, high, low, close, volume, n};
     return 0;
 }
 
@@ -538,10 +580,10 @@ static int branch_child_series(struct run *run, int node, size_t s_day, struct l
     double *equity = ws_get(run->ws, WS_CHILD_EQUITY, n * sizeof(double));
     if (equity == NULL)
         return lv_fail(run->err, "out of memory");
-    int n_ids = lv_strategy_subtree_series(run->strategy, node, run->series_ids, run->n_series);
     struct sim sim = {.root = node,
-                      .ids = run->series_ids,
-                      .n_ids = n_ids,
+                      .tickers = run->ticker_ids,
+                      .n_tickers = lv_strategy_subtree_tickers(run->strategy, node, run->ticker_ids,
+                                                               run->n_tickers),
                       .first = s_day,
                       .last = run->n_grid - 1,
                       .capital = 1,
@@ -572,7 +614,8 @@ static int resolve_sort(struct run *run, const struct lv_sort_info *sort)
         int ticker = lv_strategy_node_ticker(run->strategy, sort->child_nodes[c]);
         size_t from = ticker >= 0 && !from_s ? run->holdings[ticker].first : s_day;
         struct lv_bars_view view;
-        int rc = ticker >= 0 ? ticker_child_series(run, ticker, from, s_day, &view)
+        int rc = ticker >= 0 ? ticker_child_series(run, ticker, from, s_day,
+                                                   lv_ind_spec(sort->ind)->input, &view)
                              : branch_child_series(run, sort->child_nodes[c], s_day, &view);
         if (rc != 0)
             return rc;
@@ -725,19 +768,42 @@ static int bind_buffers(struct run *run)
 {
     size_t ns = (size_t)run->n_series, nt = (size_t)run->n_tickers;
     run->sources = ws_get(run->ws, WS_SOURCES, ns * sizeof *run->sources);
+    run->columns = ws_get(run->ws, WS_COLUMNS, ns * sizeof *run->columns);
     run->holdings = ws_get(run->ws, WS_HOLDINGS, nt * sizeof *run->holdings);
-    run->values = ws_get(run->ws, WS_VALUES, ns * sizeof *run->values);
     double *weights = ws_get(run->ws, WS_WEIGHTS, 3 * nt * sizeof *weights);
     run->series_ids = ws_get(run->ws, WS_SERIES_IDS, ns * sizeof *run->series_ids);
     run->ticker_ids = ws_get(run->ws, WS_TICKER_IDS, nt * sizeof *run->ticker_ids);
-    if (!run->sources || !run->holdings || !run->values || !weights || !run->series_ids ||
+    if (!run->sources || !run->columns || !run->holdings || !weights || !run->series_ids ||
         !run->ticker_ids)
         return lv_fail(run->err, "out of memory");
     run->held = weights;
     run->target = weights + nt;
     run->listed = weights + 2 * nt;
-    for (size_t i = 0; i < ns; i++)
-        run->values[i] = NAN;
+    return 0;
+}
+
+/* Points the run at the workspace's evaluator and allocation, bound to this strategy. */
+static int bind_evaluator(struct run *run)
+{
+    struct lv_backtest_workspace *ws = run->ws;
+    if (ws->evaluator == NULL) {
+        ws->evaluator = lv_evaluator_new(run->strategy);
+        if (ws->evaluator == NULL)
+            return -1;
+    } else if (lv_evaluator_bind(ws->evaluator, run->strategy) != 0) {
+        lv_evaluator_free(ws->evaluator); /* unusable now */
+        ws->evaluator = NULL;
+        return -1;
+    }
+    if (ws->alloc_cap < run->n_tickers || ws->alloc.ticker == NULL) {
+        lv_alloc_free(&ws->alloc);
+        ws->alloc_cap = 0;
+        if (lv_alloc_init(&ws->alloc, run->strategy) != 0)
+            return -1;
+        ws->alloc_cap = run->n_tickers;
+    }
+    run->evaluator = ws->evaluator;
+    run->alloc = &ws->alloc;
     return 0;
 }
 
@@ -762,8 +828,7 @@ static int prepare(struct run *run, const struct lv_market *market)
     if (bind_buffers(run) != 0 || prepare_holdings(run, market) != 0 ||
         prepare_sources(run, market) != 0)
         return -1;
-    run->evaluator = lv_evaluator_new(run->strategy);
-    if (run->evaluator == NULL || lv_alloc_init(&run->alloc, run->strategy) != 0)
+    if (bind_evaluator(run) != 0)
         return lv_fail(run->err, "out of memory");
     for (int i = 0; i < lv_strategy_n_sorts(run->strategy); i++)
         if (resolve_sort(run, lv_strategy_sort(run->strategy, i)) != 0)
@@ -785,15 +850,15 @@ static int simulate_window(struct run *run)
     double *equity = NULL;
     if (fill_curves(run, first, n, &equity) != 0)
         return -1;
-    struct sim sim = {
-        .root = LV_ROOT,
-        .ids = run->series_ids,
-        .n_ids = lv_strategy_subtree_series(run->strategy, LV_ROOT, run->series_ids, run->n_series),
-        .first = first,
-        .last = run->n_grid - 1,
-        .capital = run->options->initial_capital,
-        .equity = equity,
-        .record = true};
+    struct sim sim = {.root = LV_ROOT,
+                      .tickers = run->ticker_ids,
+                      .n_tickers = lv_strategy_subtree_tickers(run->strategy, LV_ROOT,
+                                                               run->ticker_ids, run->n_tickers),
+                      .first = first,
+                      .last = run->n_grid - 1,
+                      .capital = run->options->initial_capital,
+                      .equity = equity,
+                      .record = true};
     simulate(run, &sim);
     out->window_start = out->days[0];
     out->window_end = out->days[n - 1];
@@ -827,14 +892,12 @@ int lv_backtest_run(const struct lv_strategy *strategy, const struct lv_market *
                       .out = result,
                       .err = err,
                       .n_series = lv_strategy_n_series(strategy),
-                      .n_tickers = lv_strategy_n_tickers(strategy)};
+                      .n_tickers = lv_strategy_n_tickers(strategy),
+                      .gates_from = SIZE_MAX};
     int rc = prepare(&run, market);
     double prepared = now_ms();
     if (rc == 0)
         rc = simulate_window(&run);
-    if (run.evaluator != NULL)
-        lv_evaluator_free(run.evaluator);
-    lv_alloc_free(&run.alloc);
     double finished = now_ms();
     result->timing.indicators_ms = prepared - started;
     result->timing.simulate_ms = finished - prepared;

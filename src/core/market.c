@@ -208,7 +208,7 @@ const struct lv_symbol_bars *lv_market_bars(const struct lv_market *market, int 
 
 /* ---- Series cache -------------------------------------------------------------------------- */
 
-enum entry_kind { ENTRY_INDICATOR, ENTRY_ALIGNED_INDICATOR, ENTRY_ALIGNMENT };
+enum entry_kind { ENTRY_INDICATOR, ENTRY_ALIGNED_INDICATOR, ENTRY_ALIGNMENT, ENTRY_RETURNS };
 enum entry_state { ENTRY_COMPUTING, ENTRY_READY, ENTRY_FAILED };
 
 /* One cached item. Entries are allocated one by one and never move, so a pointer handed out
@@ -218,11 +218,11 @@ struct cache_entry {
     uint64_t hash;
     enum entry_kind kind;
     int symbol;
-    int other;    /* ENTRY_*INDICATOR: enum lv_ind; ENTRY_ALIGNMENT: calendar symbol id */
+    int other;    /* ENTRY_*INDICATOR: enum lv_ind; ENTRY_ALIGNMENT, _RETURNS: calendar id */
     int calendar; /* ENTRY_ALIGNED_INDICATOR: calendar symbol id; otherwise -1 */
     struct lv_ind_params params;
     enum entry_state state; /* written under the cache lock */
-    double *values;         /* ENTRY_*INDICATOR, owned */
+    double *values;         /* ENTRY_*INDICATOR, ENTRY_RETURNS, owned */
     size_t n, first_defined;
     int32_t *alignment; /* ENTRY_ALIGNMENT, owned */
     char *error;        /* ENTRY_FAILED, owned */
@@ -522,4 +522,30 @@ int lv_series_cache_get_aligned(struct lv_series_cache *cache, int symbol_id, en
 {
     struct entry_key key = {ENTRY_ALIGNED_INDICATOR, symbol_id, (int)kind, calendar_id, params};
     return entry_result(cache_get(cache, &key, compute_aligned), out, err);
+}
+
+/* The carried close of each calendar day, divided by the previous day's. */
+static enum entry_state compute_returns(struct lv_series_cache *cache, struct cache_entry *e)
+{
+    const struct lv_symbol_bars *bars = lv_market_bars(cache->market, e->symbol);
+    const struct lv_symbol_bars *calendar = lv_market_bars(cache->market, e->other);
+    const int32_t *at = lv_series_cache_alignment(cache, e->symbol, e->other);
+    e->values = malloc((calendar->n ? calendar->n : 1) * sizeof(double));
+    if (at == NULL || e->values == NULL)
+        return ENTRY_FAILED;
+    e->n = calendar->n;
+    double before = NAN;
+    for (size_t j = 0; j < calendar->n; j++) {
+        double after = at[j] >= 0 ? bars->close[at[j]] : NAN;
+        e->values[j] = before > 0 && after > 0 ? after / before - 1 : 0;
+        before = after;
+    }
+    return ENTRY_READY;
+}
+
+const double *lv_series_cache_returns(struct lv_series_cache *cache, int symbol_id, int calendar_id)
+{
+    struct entry_key key = {ENTRY_RETURNS, symbol_id, calendar_id, -1, NULL};
+    const struct cache_entry *e = cache_get(cache, &key, compute_returns);
+    return e != NULL && e->state == ENTRY_READY ? e->values : NULL;
 }

@@ -105,4 +105,12 @@ int lv_series_cache_get_aligned(struct lv_series_cache *cache, int symbol_id, en
 const int32_t *lv_series_cache_alignment(struct lv_series_cache *cache, int symbol_id,
                                          int calendar_id);
 
+/* Daily returns of symbol `symbol_id` held over the calendar of symbol `calendar_id`: entry j
+ * is c[j] / c[j−1] − 1, where c[j] is the close of the symbol's last bar dated on or before the
+ * calendar's day j (a day without a bar carries the last close: 0 % that day); 0 when either
+ * close is missing or not positive, so entry 0 is 0. lv_market_bars(calendar_id)->n entries,
+ * computed once, owned by the cache. Returns NULL only when out of memory. */
+const double *lv_series_cache_returns(struct lv_series_cache *cache, int symbol_id,
+                                      int calendar_id);
+
 #endif

@@ -116,6 +116,15 @@ void lv_evaluate_day(struct lv_evaluator *ev, int root, const double *const *col
  * of memory (the evaluator is then only fit for lv_evaluator_free). */
 int lv_evaluator_bind(struct lv_evaluator *ev, const struct lv_strategy *s);
 
+/* Computes every gate's outcome for the days [from, end) of `cols` at once (a backtest's
+ * whole range, before its daily loop), so that lv_evaluate_day with these very columns reads
+ * one byte per gate on those days instead of comparing values. Only the condition columns
+ * must be filled by then (sort scores may come later). The table is dropped by the next call
+ * or lv_evaluator_bind. Returns 0, or -1 when out of memory (evaluation then reads values,
+ * as without a table). */
+int lv_evaluator_prepare_gates(struct lv_evaluator *ev, const double *const *cols, size_t from,
+                               size_t end);
+
 /* Allocates an lv_alloc with the right capacity for s (free with lv_alloc_free). */
 int lv_alloc_init(struct lv_alloc *alloc, const struct lv_strategy *s);
 void lv_alloc_free(struct lv_alloc *alloc);

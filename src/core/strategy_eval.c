@@ -1,10 +1,22 @@
 /* strategy_eval.c — the allocation of one decision date (strategy-language.md §3, reference
- * §1.3–§1.11): a recursive walk of the flat tree that allocates nothing. */
+ * §1.3–§1.11): a recursive walk of the flat tree that allocates nothing.
+ *
+ * Speed matters here: a backtest evaluates the tree once per trading day and once more per day
+ * for every sort child simulated alone, and a batch runs many backtests. So the walk reads the
+ * series columns in place (no per-day copy of the inputs); every share that does not depend on
+ * the day is divided out once when the evaluator is bound to a strategy; and a backtest can
+ * have every gate's outcome computed for all its days at once (lv_evaluator_prepare_gates),
+ * column by column, which the compiler vectorises, so that the walk reads one byte per gate.
+ * The arithmetic on weights is the same, in the same order, as the plain reading of §3, and
+ * the conditions compare the same values: the results are bit-exact either way. */
 #include "core/strategy_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define SORT_TIE_EPSILON 1e-9 /* scores this close to their group's first member tie */
 #define SHARE_EPSILON    1e-9 /* a sort's unplaced remainder smaller than this is rounding */
@@ -21,33 +33,138 @@ struct ranked {
     double score;
 };
 
+/* Bits of lv_evaluator.placeless: a child group whose relative weights sum to 0 places
+ * nothing, so the whole amount comes back unallocated. */
+#define PLACELESS_GROUP(g) (1u << (g))
+
+/* A gate's outcome on one day, as lv_evaluator_prepare_gates stores it. */
+enum gate_outcome { GATE_ELSE = 0, GATE_THEN = 1, GATE_MISSING = 2 };
+
 struct lv_evaluator {
     const struct lv_strategy *s;
-    const double *values; /* the day's series values, set by lv_evaluate */
-    struct position *positions;
-    int n_positions;      /* capacity: the number of ticker elements, each placed at most once */
-    struct ranked *ranks; /* per sort: n_children to order plus n_children of merge scratch */
-    int *rank_off;        /* per sort: its offset in `ranks` */
-    int *slot;            /* per ticker id: its entry in the output, or -1 */
+
+    /* The decision date: series id's value is cols[id][day]. Set by each evaluation. */
+    const double *const *cols;
+    size_t day;
+
+    struct position *positions; /* room for every ticker element, each placed at most once */
+    int n_positions;
+    struct ranked *ranks;      /* per sort: n_children to order plus n_children of merge scratch */
+    int *rank_off;             /* per sort: its offset in `ranks` */
+    int *slot;                 /* per ticker id: its entry in the output, or -1 */
+    double *share;             /* per entry of s->kids: that child's fixed share of its group */
+    unsigned char *placeless;  /* per node: PLACELESS_GROUP bits */
+    bool top_placeless;        /* the top-level weights sum to 0 */
+    const double **value_cols; /* lv_evaluate's columns: value_cols[id] = values + id */
     int n_missing;
     int first_missing;
+
+    /* Gate outcomes of days [gates_from, gates_from + gates_days) on the columns gates_cols:
+     * gate g's outcome on day d is gate_table[g * gates_days + d − gates_from]. */
+    int *gate_index; /* per node: its gate number (preorder), or -1 */
+    int n_gates;
+    unsigned char *gate_table;
+    const double *const *gates_cols; /* NULL: no table */
+    size_t gates_from, gates_days;
+    const unsigned char *gates_today; /* during a walk that uses the table: the day's column */
+    size_t cap_gate_table;
+
+    /* Capacities of the arrays above, so that binding another strategy reuses them. */
+    int cap_positions, cap_ranks, cap_rank_off, cap_slot, cap_share, cap_placeless, cap_value_cols,
+        cap_gate_index;
 };
 
-struct lv_evaluator *lv_evaluator_new(const struct lv_strategy *s)
+/* ---- Binding: the shares that do not depend on the day ------------------------------------- */
+
+/* Fills the shares of one child group, as the walk of §3 would compute them: equal (1/n) or
+ * relative to the sum of the written weights. Marks the group placeless when by_weight and
+ * the weights sum to 0. */
+static void bind_group(struct lv_evaluator *ev, int node, int group, bool by_weight)
 {
-    struct lv_evaluator *ev = calloc(1, sizeof *ev); /* owned by the caller */
-    if (ev == NULL)
-        return NULL;
-    ev->s = s;
-    /* +1 keeps every size positive, so NULL always means failure */
-    ev->positions = malloc(((size_t)s->n_ticker_nodes + 1) * sizeof *ev->positions);
-    ev->ranks = malloc((2 * (size_t)s->n_sort_children + 1) * sizeof *ev->ranks);
-    ev->rank_off = malloc(((size_t)s->n_sorts + 1) * sizeof *ev->rank_off);
-    ev->slot = malloc(((size_t)s->n_tickers + 1) * sizeof *ev->slot);
-    if (!ev->positions || !ev->ranks || !ev->rank_off || !ev->slot) {
-        lv_evaluator_free(ev);
-        return NULL;
+    const struct lv_strategy *s = ev->s;
+    const struct lv_node *nodes = s->nodes;
+    const int *kids = s->kids + nodes[node].group_off[group];
+    double *share = ev->share + nodes[node].group_off[group];
+    int n = nodes[node].group_len[group];
+    double sum = n;
+    if (by_weight) {
+        sum = 0;
+        for (int k = 0; k < n; k++)
+            sum += nodes[kids[k]].weight;
+        if (!(sum > 0)) {
+            ev->placeless[node] |= PLACELESS_GROUP(group);
+            return;
+        }
     }
+    for (int k = 0; k < n; k++)
+        share[k] = by_weight ? nodes[kids[k]].weight / sum : 1.0 / n;
+}
+
+/* Top-level shares: the weight as written, 100/n when missing, relative to the sum (§3). A
+ * sum that is not positive places nothing. */
+static void bind_top_level(struct lv_evaluator *ev)
+{
+    const struct lv_strategy *s = ev->s;
+    const int *kids = s->kids + s->top_off;
+    double *share = ev->share + s->top_off;
+    int n = s->top_len;
+    double sum = 0;
+    for (int k = 0; k < n; k++)
+        sum += s->nodes[kids[k]].has_weight ? s->nodes[kids[k]].weight : 100.0 / n;
+    ev->top_placeless = !(sum > 0);
+    for (int k = 0; k < n && !ev->top_placeless; k++) {
+        const struct lv_node *node = &s->nodes[kids[k]];
+        double weight = node->has_weight ? node->weight : 100.0 / n;
+        share[k] = weight / sum;
+    }
+}
+
+static void bind_shares(struct lv_evaluator *ev)
+{
+    const struct lv_strategy *s = ev->s;
+    memset(ev->placeless, 0, (size_t)s->n_nodes);
+    for (int i = 0; i < s->n_nodes; i++) {
+        const struct lv_node *node = &s->nodes[i];
+        switch (node->kind) {
+        case LV_NODE_WEIGHT:
+            bind_group(ev, i, 0, node->defined);
+            break;
+        case LV_NODE_GATE:
+        case LV_NODE_SCALE:
+            bind_group(ev, i, 0, node->group_len[0] > 1);
+            bind_group(ev, i, 1, node->group_len[1] > 1);
+            break;
+        case LV_NODE_TICKER:
+        case LV_NODE_SORT: /* a sort's shares depend on the day's winners */
+            break;
+        }
+    }
+    bind_top_level(ev);
+}
+
+int lv_evaluator_bind(struct lv_evaluator *ev, const struct lv_strategy *s)
+{
+    /* +1 keeps every size positive, so a grown array is never NULL */
+    if (lv_grow((void **)&ev->positions, &ev->cap_positions, s->n_ticker_nodes + 1,
+                sizeof *ev->positions) != 0 ||
+        lv_grow((void **)&ev->ranks, &ev->cap_ranks, 2 * s->n_sort_children + 1,
+                sizeof *ev->ranks) != 0 ||
+        lv_grow((void **)&ev->rank_off, &ev->cap_rank_off, s->n_sorts + 1, sizeof *ev->rank_off) !=
+            0 ||
+        lv_grow((void **)&ev->slot, &ev->cap_slot, s->n_tickers + 1, sizeof *ev->slot) != 0 ||
+        lv_grow((void **)&ev->share, &ev->cap_share, s->n_kids + 1, sizeof *ev->share) != 0 ||
+        lv_grow((void **)&ev->placeless, &ev->cap_placeless, s->n_nodes + 1,
+                sizeof *ev->placeless) != 0 ||
+        lv_grow((void **)&ev->value_cols, &ev->cap_value_cols, s->n_series + 1,
+                sizeof *ev->value_cols) != 0 ||
+        lv_grow((void **)&ev->gate_index, &ev->cap_gate_index, s->n_nodes + 1,
+                sizeof *ev->gate_index) != 0)
+        return -1;
+    ev->s = s;
+    ev->gates_cols = NULL; /* a table belongs to one strategy */
+    ev->n_gates = 0;
+    for (int i = 0; i < s->n_nodes; i++)
+        ev->gate_index[i] = s->nodes[i].kind == LV_NODE_GATE ? ev->n_gates++ : -1;
     int offset = 0;
     for (int i = 0; i < s->n_sorts; i++) {
         ev->rank_off[i] = offset;
@@ -55,6 +172,19 @@ struct lv_evaluator *lv_evaluator_new(const struct lv_strategy *s)
     }
     for (int i = 0; i < s->n_tickers; i++)
         ev->slot[i] = -1;
+    bind_shares(ev);
+    return 0;
+}
+
+struct lv_evaluator *lv_evaluator_new(const struct lv_strategy *s)
+{
+    struct lv_evaluator *ev = calloc(1, sizeof *ev); /* owned by the caller */
+    if (ev == NULL)
+        return NULL;
+    if (lv_evaluator_bind(ev, s) != 0) {
+        lv_evaluator_free(ev);
+        return NULL;
+    }
     return ev;
 }
 
@@ -66,30 +196,41 @@ void lv_evaluator_free(struct lv_evaluator *ev)
     free(ev->ranks);
     free(ev->rank_off);
     free(ev->slot);
+    free(ev->share);
+    free(ev->placeless);
+    free(ev->value_cols);
+    free(ev->gate_index);
+    free(ev->gate_table);
     free(ev);
 }
 
-/* A series value on the decision date. A missing one (NaN; any non-finite value is treated
- * alike) is counted, and the node reading it fails. */
-static bool read_value(struct lv_evaluator *ev, int series, double *out)
+/* ---- The walk ------------------------------------------------------------------------------- */
+
+/* Counts a missing series read (NaN; any non-finite value is treated alike). */
+static void note_missing(struct lv_evaluator *ev, int series)
 {
-    double value = ev->values[series];
+    if (ev->n_missing++ == 0)
+        ev->first_missing = series;
+}
+
+/* A series value on the decision date; false (counted) when it is missing, and the node
+ * reading it fails. */
+static inline bool read_value(struct lv_evaluator *ev, int series, double *out)
+{
+    double value = ev->cols[series][ev->day];
     if (isfinite(value)) {
         *out = value;
         return true;
     }
-    if (ev->n_missing++ == 0)
-        ev->first_missing = series;
+    note_missing(ev, series);
     return false;
 }
 
 /* The local redistribution rule (§1.10): a container whose descendants wrote positions
  * [first, n_positions) and left `unallocated` restores its own share in proportion to what
  * they hold, if they hold anything; otherwise it passes the amount up. */
-static double redistribute(struct lv_evaluator *ev, int first, double unallocated)
+static double redistribute_slow(struct lv_evaluator *ev, int first, double unallocated)
 {
-    if (!(unallocated > 0))
-        return unallocated;
     double held = 0;
     for (int i = first; i < ev->n_positions; i++)
         held += ev->positions[i].weight;
@@ -101,48 +242,35 @@ static double redistribute(struct lv_evaluator *ev, int first, double unallocate
     return 0;
 }
 
+/* Nearly every group places all it gets: keep that case a single test. */
+static inline double redistribute(struct lv_evaluator *ev, int first, double unallocated)
+{
+    return unallocated > 0 ? redistribute_slow(ev, first, unallocated) : unallocated;
+}
+
 static double eval_node(struct lv_evaluator *ev, int id, double base);
 
-/* Evaluates children sharing `amount` equally or by relative weight, then applies the local
- * rule. Weights summing to 0 place nothing: the whole amount is unallocated. */
-static double eval_shares(struct lv_evaluator *ev, const int *kids, int n, double amount,
-                          bool by_weight)
+/* Evaluates child group `group` of node `id` sharing `amount` by the bound shares, then
+ * applies the local rule. An empty or placeless group leaves the whole amount unallocated. */
+static double eval_group(struct lv_evaluator *ev, int id, int group, double amount)
 {
+    const struct lv_node *node = &ev->s->nodes[id];
+    int n = node->group_len[group];
+    if (n == 0 || (ev->placeless[id] & PLACELESS_GROUP(group)))
+        return amount;
+    const int *kids = ev->s->kids + node->group_off[group];
+    const double *share = ev->share + node->group_off[group];
     const struct lv_node *nodes = ev->s->nodes;
-    double sum = n;
-    if (by_weight) {
-        sum = 0;
-        for (int k = 0; k < n; k++)
-            sum += nodes[kids[k]].weight;
-        if (!(sum > 0))
-            return amount;
-    }
     int first = ev->n_positions;
     double unallocated = 0;
     for (int k = 0; k < n; k++) {
-        double share = by_weight ? nodes[kids[k]].weight / sum : 1.0 / n;
-        unallocated += eval_node(ev, kids[k], amount * share);
+        const struct lv_node *kid = &nodes[kids[k]];
+        if (kid->kind == LV_NODE_TICKER) /* the commonest child, placed without a call */
+            ev->positions[ev->n_positions++] = (struct position){kid->ticker, amount * share[k]};
+        else
+            unallocated += eval_node(ev, kids[k], amount * share[k]);
     }
     return redistribute(ev, first, unallocated);
-}
-
-/* A gate or scale branch: empty leaves its amount unallocated; one child takes it all;
- * several share it by weight. */
-static double eval_branch(struct lv_evaluator *ev, const struct lv_node *node, int group,
-                          double amount)
-{
-    int n = node->group_len[group];
-    if (n == 0)
-        return amount;
-    return eval_shares(ev, ev->s->kids + node->group_off[group], n, amount, n > 1);
-}
-
-static double eval_weight(struct lv_evaluator *ev, const struct lv_node *node, double base)
-{
-    int n = node->group_len[0];
-    if (n == 0)
-        return 0; /* not unallocated: the final normalisation spreads it (C-32) */
-    return eval_shares(ev, ev->s->kids + node->group_off[0], n, base, node->defined);
 }
 
 static bool compare(enum lv_cmp_op op, double left, double right)
@@ -165,20 +293,21 @@ static bool compare(enum lv_cmp_op op, double left, double right)
 }
 
 /* Every condition is read whatever the mode, so one missing input fails the gate (C-13). */
-static double eval_gate(struct lv_evaluator *ev, const struct lv_node *node, double base)
+static double eval_gate_reading(struct lv_evaluator *ev, int id, double base)
 {
+    const struct lv_node *node = &ev->s->nodes[id];
+    const struct lv_cond *conds = ev->s->conds + node->cond_off;
     bool complete = true, first_met = false;
     int n_met = 0;
     for (int c = 0; c < node->n_conds; c++) {
-        const struct lv_cond *cond = &ev->s->conds[node->cond_off + c];
-        double left, right = cond->threshold;
-        bool have_left = read_value(ev, cond->left, &left);
-        bool have_right = cond->right < 0 || read_value(ev, cond->right, &right);
+        double left, right = conds[c].threshold;
+        bool have_left = read_value(ev, conds[c].left, &left);
+        bool have_right = conds[c].right < 0 || read_value(ev, conds[c].right, &right);
         if (!have_left || !have_right) {
             complete = false;
             continue;
         }
-        bool met = compare(cond->op, left, right);
+        bool met = compare(conds[c].op, left, right);
         n_met += met;
         if (c == 0)
             first_met = met;
@@ -200,20 +329,33 @@ static double eval_gate(struct lv_evaluator *ev, const struct lv_node *node, dou
         met = n_met == 0;
         break;
     }
-    return eval_branch(ev, node, met ? 0 : 1, base);
+    return eval_group(ev, id, met ? 0 : 1, base);
+}
+
+/* The same from the prepared table; a gate with a missing input is read again, so that the
+ * missing reads are counted exactly as without a table. */
+static double eval_gate(struct lv_evaluator *ev, int id, double base)
+{
+    if (ev->gates_today == NULL)
+        return eval_gate_reading(ev, id, base);
+    unsigned char outcome = ev->gates_today[(size_t)ev->gate_index[id] * ev->gates_days];
+    if (outcome == GATE_MISSING)
+        return eval_gate_reading(ev, id, base);
+    return eval_group(ev, id, outcome == GATE_THEN ? 0 : 1, base);
 }
 
 /* FROM gets base·(1−f), TO gets base·f; each branch redistributes only its own positions and
  * the scale passes what is left to its parent (C-24b). */
-static double eval_scale(struct lv_evaluator *ev, const struct lv_node *node, double base)
+static double eval_scale(struct lv_evaluator *ev, int id, double base)
 {
+    const struct lv_node *node = &ev->s->nodes[id];
     double value;
     if (!read_value(ev, node->series, &value))
         return base;
     double fraction = (value - node->range_min) / (node->range_max - node->range_min);
     fraction = fraction < 0 ? 0 : fraction > 1 ? 1 : fraction;
-    double unallocated = eval_branch(ev, node, 0, base * (1 - fraction));
-    return unallocated + eval_branch(ev, node, 1, base * fraction);
+    double unallocated = eval_group(ev, id, 0, base * (1 - fraction));
+    return unallocated + eval_group(ev, id, 1, base * fraction);
 }
 
 static bool ranks_before(const struct ranked *a, const struct ranked *b, bool top)
@@ -269,8 +411,9 @@ static double winner_weight(const struct lv_node *child)
     return child->has_weight && child->weight > 0 ? child->weight : 0;
 }
 
-static double eval_sort(struct lv_evaluator *ev, const struct lv_node *node, double base)
+static double eval_sort(struct lv_evaluator *ev, int id, double base)
 {
+    const struct lv_node *node = &ev->s->nodes[id];
     const struct lv_sort_info *sort = &ev->s->sorts[node->sort];
     int n = sort->n_children;
     if (n == 0)
@@ -314,33 +457,28 @@ static double eval_node(struct lv_evaluator *ev, int id, double base)
         ev->positions[ev->n_positions++] = (struct position){node->ticker, base};
         return 0;
     case LV_NODE_WEIGHT:
-        return eval_weight(ev, node, base);
+        /* An empty weight is not unallocated: the final normalisation spreads it (C-32). */
+        return node->group_len[0] == 0 ? 0 : eval_group(ev, id, 0, base);
     case LV_NODE_GATE:
-        return eval_gate(ev, node, base);
+        return eval_gate(ev, id, base);
     case LV_NODE_SORT:
-        return eval_sort(ev, node, base);
+        return eval_sort(ev, id, base);
     case LV_NODE_SCALE:
-        return eval_scale(ev, node, base);
+        return eval_scale(ev, id, base);
     }
     return base;
 }
 
-/* Top-level shares: the weight as written, 100/n when missing, relative to the sum (§3). */
 static double eval_top_level(struct lv_evaluator *ev)
 {
     const struct lv_strategy *s = ev->s;
     const int *kids = s->kids + s->top_off;
-    int n = s->top_len;
-    double sum = 0, unallocated = 0;
-    for (int k = 0; k < n; k++)
-        sum += s->nodes[kids[k]].has_weight ? s->nodes[kids[k]].weight : 100.0 / n;
-    if (!(sum > 0))
+    const double *share = ev->share + s->top_off;
+    double unallocated = 0;
+    if (ev->top_placeless)
         return 0;
-    for (int k = 0; k < n; k++) {
-        const struct lv_node *node = &s->nodes[kids[k]];
-        double weight = node->has_weight ? node->weight : 100.0 / n;
-        unallocated += eval_node(ev, kids[k], weight / sum);
-    }
+    for (int k = 0; k < s->top_len; k++)
+        unallocated += eval_node(ev, kids[k], share[k]);
     return unallocated;
 }
 
@@ -371,10 +509,137 @@ static void aggregate(struct lv_evaluator *ev, struct lv_alloc *out)
         out->weight[i] /= total;
 }
 
-void lv_evaluate(struct lv_evaluator *ev, int root, const double *values, struct lv_alloc *out,
-                 struct lv_eval_report *report)
+/* ---- Gate outcomes for a range of days ------------------------------------------------------ */
+
+/* Gate `node`'s outcome on one day, reading the values as eval_gate_reading does. */
+static unsigned char gate_outcome_at(const struct lv_strategy *s, const struct lv_node *node,
+                                     const double *const *cols, size_t day)
 {
-    ev->values = values;
+    const struct lv_cond *conds = s->conds + node->cond_off;
+    bool first_met = false, any = false, all = true;
+    for (int c = 0; c < node->n_conds; c++) {
+        double left = cols[conds[c].left][day];
+        double right = conds[c].right < 0 ? conds[c].threshold : cols[conds[c].right][day];
+        if (!isfinite(left) || (conds[c].right >= 0 && !isfinite(right)))
+            return GATE_MISSING;
+        bool met = compare(conds[c].op, left, right);
+        first_met = c == 0 ? met : first_met;
+        any |= met;
+        all &= met;
+    }
+    bool then = node->gate_mode == LV_GATE_IF       ? first_met
+                : node->gate_mode == LV_GATE_IF_ALL ? all
+                : node->gate_mode == LV_GATE_IF_ANY ? any
+                                                    : !any;
+    return then ? GATE_THEN : GATE_ELSE;
+}
+
+#if defined(__SSE2__)
+/* Two days at once (SSE2 is part of x86-64): lanes are all ones where true. The comparisons
+ * are IEEE ones like C's, NaN included, and a day with a missing input is set apart anyway. */
+static inline __m128d compare2(enum lv_cmp_op op, __m128d left, __m128d right)
+{
+    switch (op) {
+    case LV_OP_GT:
+        return _mm_cmpgt_pd(left, right);
+    case LV_OP_LT:
+        return _mm_cmplt_pd(left, right);
+    case LV_OP_GTE:
+        return _mm_cmpge_pd(left, right);
+    case LV_OP_LTE:
+        return _mm_cmple_pd(left, right);
+    case LV_OP_EQ:
+        return _mm_cmpeq_pd(left, right);
+    case LV_OP_NEQ:
+        break;
+    }
+    return _mm_cmpneq_pd(left, right);
+}
+
+/* Lanes not finite: x − x is NaN exactly for NaN and ±inf. */
+static inline __m128d not_finite2(__m128d x)
+{
+    __m128d zero_or_nan = _mm_sub_pd(x, x);
+    return _mm_cmpunord_pd(zero_or_nan, zero_or_nan);
+}
+
+/* Gate `node`'s outcome on days day and day + 1 into row[0..1]. */
+static void gate_outcome_2(const struct lv_strategy *s, const struct lv_node *node,
+                           const double *const *cols, size_t day, unsigned char *row)
+{
+    const struct lv_cond *conds = s->conds + node->cond_off;
+    __m128d first = _mm_setzero_pd(), any = first, missing = first;
+    __m128d all = _mm_castsi128_pd(_mm_set1_epi32(-1));
+    for (int c = 0; c < node->n_conds; c++) {
+        __m128d left = _mm_loadu_pd(cols[conds[c].left] + day), right;
+        missing = _mm_or_pd(missing, not_finite2(left));
+        if (conds[c].right < 0) {
+            right = _mm_set1_pd(conds[c].threshold);
+        } else {
+            right = _mm_loadu_pd(cols[conds[c].right] + day);
+            missing = _mm_or_pd(missing, not_finite2(right));
+        }
+        __m128d met = compare2(conds[c].op, left, right);
+        first = c == 0 ? met : first;
+        any = _mm_or_pd(any, met);
+        all = _mm_and_pd(all, met);
+    }
+    int then = _mm_movemask_pd(node->gate_mode == LV_GATE_IF       ? first
+                               : node->gate_mode == LV_GATE_IF_ALL ? all
+                                                                   : any);
+    if (node->gate_mode == LV_GATE_IF_NONE)
+        then ^= 3;
+    int lost = _mm_movemask_pd(missing);
+    row[0] = lost & 1 ? GATE_MISSING : (unsigned char)(then & 1);
+    row[1] = lost & 2 ? GATE_MISSING : (unsigned char)(then >> 1);
+}
+#endif
+
+/* Gate `node`'s outcome on each day of [from, from + n) into row[0..n). */
+static void gate_days(const struct lv_strategy *s, const struct lv_node *node,
+                      const double *const *cols, size_t from, size_t n, unsigned char *row)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 1 < n; i += 2)
+        gate_outcome_2(s, node, cols, from + i, row + i);
+#endif
+    for (; i < n; i++)
+        row[i] = gate_outcome_at(s, node, cols, from + i);
+}
+
+int lv_evaluator_prepare_gates(struct lv_evaluator *ev, const double *const *cols, size_t from,
+                               size_t end)
+{
+    ev->gates_cols = NULL;
+    if (end <= from)
+        return 0;
+    size_t n = end - from;
+    size_t table = (size_t)ev->n_gates * n;
+    if (ev->cap_gate_table < table) {
+        unsigned char *grown = realloc(ev->gate_table, table);
+        if (grown == NULL)
+            return -1;
+        ev->gate_table = grown;
+        ev->cap_gate_table = table;
+    }
+    for (int i = 0; i < ev->s->n_nodes; i++)
+        if (ev->gate_index[i] >= 0)
+            gate_days(ev->s, &ev->s->nodes[i], cols, from, n,
+                      ev->gate_table + (size_t)ev->gate_index[i] * n);
+    ev->gates_cols = cols;
+    ev->gates_from = from;
+    ev->gates_days = n;
+    return 0;
+}
+
+void lv_evaluate_day(struct lv_evaluator *ev, int root, const double *const *cols, size_t day,
+                     struct lv_alloc *out, struct lv_eval_report *report)
+{
+    ev->cols = cols;
+    ev->day = day;
+    bool tabled = cols == ev->gates_cols && day - ev->gates_from < ev->gates_days;
+    ev->gates_today = tabled ? ev->gate_table + (day - ev->gates_from) : NULL;
     ev->n_positions = 0;
     ev->n_missing = 0;
     ev->first_missing = -1;
@@ -389,4 +654,12 @@ void lv_evaluate(struct lv_evaluator *ev, int root, const double *values, struct
         report->n_missing = ev->n_missing;
         report->first_missing = ev->first_missing;
     }
+}
+
+void lv_evaluate(struct lv_evaluator *ev, int root, const double *values, struct lv_alloc *out,
+                 struct lv_eval_report *report)
+{
+    for (int id = 0; id < ev->s->n_series; id++)
+        ev->value_cols[id] = values + id;
+    lv_evaluate_day(ev, root, ev->value_cols, 0, out, report);
 }
