@@ -21,10 +21,11 @@ struct lv_router *lv_api_router(struct lv_error *err)
         return NULL;
     }
     if (lv_routes_system(router, err) != 0 || lv_routes_me(router, err) != 0 ||
-        lv_routes_backtests(router, err) != 0 || lv_routes_auth(router, err) != 0 ||
-        lv_routes_tokens(router, err) != 0 || lv_routes_credentials(router, err) != 0 ||
-        lv_routes_strategies(router, err) != 0 || lv_routes_openapi(router, err) != 0 ||
-        lv_routes_batch(router, err) != 0 || lv_routes_variable_lists(router, err) != 0) {
+        lv_routes_backtests(router, err) != 0 || lv_routes_bars(router, err) != 0 ||
+        lv_routes_auth(router, err) != 0 || lv_routes_tokens(router, err) != 0 ||
+        lv_routes_credentials(router, err) != 0 || lv_routes_strategies(router, err) != 0 ||
+        lv_routes_openapi(router, err) != 0 || lv_routes_batch(router, err) != 0 ||
+        lv_routes_variable_lists(router, err) != 0) {
         lv_router_free(router);
         return NULL;
     }

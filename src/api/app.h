@@ -78,6 +78,7 @@ int lv_routes_me(struct lv_router *router, struct lv_error *err);
 int lv_routes_strategies(struct lv_router *router, struct lv_error *err);
 int lv_routes_openapi(struct lv_router *router, struct lv_error *err);
 int lv_routes_backtests(struct lv_router *router, struct lv_error *err);
+int lv_routes_bars(struct lv_router *router, struct lv_error *err);
 int lv_routes_auth(struct lv_router *router, struct lv_error *err);
 int lv_routes_tokens(struct lv_router *router, struct lv_error *err);
 int lv_routes_credentials(struct lv_router *router, struct lv_error *err);

@@ -108,6 +108,11 @@ static const struct lv_api_doc docs[] = {
     {"POST", "/api/v1/backtests", "backtests",
      "Run a backtest of an inline strategy or a strategy_id and store it", NULL, "BacktestInput",
      201, "Object"},
+    /* routes_bars.c */
+    {"GET", "/api/v1/bars", "bars",
+     "Market data coverage per symbol: first and last day, bars, sources (synthetic flagged)", NULL,
+     NULL, 200, "Object"},
+
     {"GET", "/api/v1/backtests", "backtests", "The caller's backtest history, newest first",
      "strategy_id limit offset", NULL, 200, "Page"},
     {"GET", "/api/v1/backtests/{id}", "backtests", "One stored backtest with its curves", NULL,

@@ -8,6 +8,7 @@
 
 #include "api/app.h"
 #include "core/backtest.h"
+#include "db/bars.h"
 #include "core/strategy.h"
 
 /* The request fields a backtest accepts besides the strategy itself. */
@@ -182,6 +183,27 @@ static int store_result(PGconn *conn, struct lv_req *req, const char *strategy_i
     return found == 1 ? 0 : -1;
 }
 
+/* Says so in the result when any of the run's symbols has synthetic bars: a trader must never
+ * mistake the sample universe for real prices. */
+static void warn_synthetic(PGconn *conn, const struct lv_strategy *strategy,
+                           const struct lv_backtest_options *options,
+                           struct lv_backtest_result *result)
+{
+    int n = lv_backtest_symbols(strategy, options, NULL, 0);
+    char(*symbols)[LV_SYMBOL_MAX] = calloc((size_t)n, LV_SYMBOL_MAX);
+    char synthetic[1024] = "";
+    struct lv_db_error err;
+    if (symbols != NULL) {
+        n = lv_backtest_symbols(strategy, options, symbols, n);
+        if (lv_bars_synthetic_among(conn, (const char(*)[LV_SYMBOL_MAX])symbols, n, synthetic,
+                                    sizeof synthetic, &err) == 0 &&
+            synthetic[0] != '\0')
+            lv_backtest_result_warn(result, "synthetic sample data, not real prices: %s",
+                                    synthetic);
+    }
+    free(symbols);
+}
+
 /* Compiles, reads options (document first, then the request), runs, stores, answers. */
 static void run_backtest(struct lv_req *req, struct lv_app *app, PGconn *conn, json_t *body,
                          json_t *doc, const char *strategy_id)
@@ -226,6 +248,7 @@ static void run_backtest(struct lv_req *req, struct lv_app *app, PGconn *conn, j
         for (int i = 0; i < warnings.count; i++)
             lv_backtest_result_warn(&result, "%s: %s", warnings.items[i].path,
                                     warnings.items[i].message);
+        warn_synthetic(conn, strategy, &options, &result);
         result.timing.load_ms = load_ms;
         result.timing.total_ms += load_ms;
         json_t *out = lv_backtest_result_to_json(&result);

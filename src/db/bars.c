@@ -129,3 +129,32 @@ int lv_bars_coverage_list(PGconn *conn, struct lv_bars_coverage **out, int *n,
     *n = rows;
     return 0;
 }
+
+bool lv_bars_sources_synthetic(const char *sources)
+{
+    return strstr(sources, LV_BARS_SOURCE_SYNTHETIC) != NULL;
+}
+
+int lv_bars_synthetic_among(PGconn *conn, const char (*symbols)[LV_SYMBOL_MAX], int n, char *out,
+                            size_t out_size, struct lv_db_error *err)
+{
+    /* The symbols travel as one text-array parameter: {"SPY","TLT"}. */
+    size_t cap = (size_t)n * (LV_SYMBOL_MAX + 3) + 3;
+    char *array = malloc(cap);
+    if (array == NULL)
+        return lv_db_fail(err, "out of memory");
+    size_t used = 0;
+    array[used++] = '{';
+    for (int i = 0; i < n; i++)
+        used +=
+            (size_t)snprintf(array + used, cap - used, "%s\"%s\"", i > 0 ? "," : "", symbols[i]);
+    snprintf(array + used, cap - used, "}");
+    const char *params[] = {array};
+    int rc =
+        lv_db_query_value(conn,
+                          "SELECT COALESCE(string_agg(DISTINCT symbol, ',' ORDER BY symbol), "
+                          "'') FROM bars WHERE source = 'synthetic' AND symbol = ANY($1::text[])",
+                          1, params, out, out_size, err);
+    free(array);
+    return rc < 0 ? -1 : 0;
+}

@@ -8,6 +8,7 @@
 #ifndef LEVER_DB_BARS_H
 #define LEVER_DB_BARS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/bars_csv.h"
@@ -41,6 +42,14 @@ struct lv_bars_coverage {
     long rows;
     char sources[48]; /* the distinct sources, comma-separated, alphabetical: "csv,synthetic" */
 };
+
+/* True when a coverage `sources` list includes synthetic rows. */
+bool lv_bars_sources_synthetic(const char *sources);
+
+/* Of the `n` symbols given, those with any synthetic bars, as a comma-separated list in
+ * `out` ("" when none). Returns 0 or -1. */
+int lv_bars_synthetic_among(PGconn *conn, const char (*symbols)[LV_SYMBOL_MAX], int n, char *out,
+                            size_t out_size, struct lv_db_error *err);
 
 /* Every symbol's coverage, by symbol. On success *out is an array of *n entries owned by the
  * caller (free()); NULL with *n == 0 when the table is empty. 0 or -1. */

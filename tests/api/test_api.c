@@ -277,6 +277,59 @@ static void validate_lists_problems(void **state)
     json_decref(doc);
 }
 
+/* Coverage per symbol, and synthetic data always named in a backtest's warnings. */
+static void bars_coverage_and_synthetic_warning(void **state)
+{
+    struct fixture *fx = *state;
+    char dir[] = "/tmp/lever-synx-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/SYNX.csv", dir);
+    FILE *csv = fopen(path, "w");
+    assert_non_null(csv);
+    fputs("date,open,high,low,close,volume\n2024-01-02,10,11,9,10,100\n"
+          "2024-01-03,10,12,10,11,100\n2024-01-04,11,12,10,12,100\n",
+          csv);
+    fclose(csv);
+    const char *import[] = {"bars", "import", "--source", "synthetic", path, NULL};
+    assert_int_equal(lever_run(import, NULL, NULL, 0, NULL, 0), 0);
+    unlink(path);
+    rmdir(dir);
+
+    long status;
+    json_t *doc = call(fx, "GET", "/api/v1/bars", fx->token, NULL, &status);
+    assert_int_equal(status, 200);
+    size_t i;
+    json_t *item;
+    int seen = 0;
+    json_array_foreach(json_object_get(doc, "items"), i, item)
+    {
+        const char *symbol = json_string_value(json_object_get(item, "symbol"));
+        if (strcmp(symbol, "SPY") == 0) {
+            assert_false(json_is_true(json_object_get(item, "synthetic")));
+            assert_string_equal(json_string_value(json_object_get(item, "first_day")),
+                                "1993-01-29");
+            seen++;
+        } else if (strcmp(symbol, "SYNX") == 0) {
+            assert_true(json_is_true(json_object_get(item, "synthetic")));
+            assert_int_equal(json_integer_value(json_object_get(item, "bars")), 3);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 2);
+    json_decref(doc);
+
+    doc = call(fx, "POST", "/api/v1/backtests", fx->token,
+               "{\"strategy\": [{\"type\": \"ticker\", \"ticker\": \"SYNX\"}], "
+               "\"benchmark_symbol\": \"SYNX\"}",
+               &status);
+    assert_int_equal(status, 201);
+    char *text = json_dumps(json_object_get(doc, "warnings"), 0);
+    assert_non_null(strstr(text, "synthetic sample data, not real prices: SYNX"));
+    free(text);
+    json_decref(doc);
+}
+
 /* SIGTERM: the server stops and exits 0 (run last: it stops the shared server). */
 static void sigterm_exits_cleanly(void **state)
 {
@@ -294,6 +347,7 @@ int main(void)
         cmocka_unit_test(backtest_run_read_list),
         cmocka_unit_test(backtest_bad_input),
         cmocka_unit_test(validate_lists_problems),
+        cmocka_unit_test(bars_coverage_and_synthetic_warning),
         cmocka_unit_test(survives_database_restart),
         cmocka_unit_test(sigterm_exits_cleanly),
     };

@@ -93,6 +93,9 @@ static const struct route_case cases[] = {
     {"POST", "/api/v1/strategies/{id}/duplicate", NULL, STRATEGY, NULL, 404, 201},
     {"GET", "/api/v1/strategies/{id}/export", NULL, STRATEGY, NULL, 404, 200},
 
+    /* market data is shared reference data: every user reads the same coverage */
+    {"GET", "/api/v1/bars", NULL, NO_OBJECT, NULL, 200, 0},
+
     /* backtests (an id in the body is checked like one in the path) */
     {"POST", "/api/v1/backtests", NULL, STRATEGY, "{\"strategy_id\": %s}", 404, ALLOWED},
     {"GET", "/api/v1/backtests", "?limit=1000", NO_OBJECT, NULL, 200, 0},
