@@ -17,6 +17,8 @@ const struct lv_config_doc lv_config_docs[] = {
     {"LEVER_DB_POOL_SIZE", "16", "PostgreSQL connections per process"},
     {"LEVER_WORKERS", "cores", "batch worker threads per process"},
     {"LEVER_BATCH_CAP", "1000000", "most runs one batch may have"},
+    {"LEVER_BATCH_LEASE_S", "30", "seconds a worker's claim on a chunk lasts without a heartbeat"},
+    {"LEVER_BATCH_MEMORY_MB", "1024", "resident MiB above which a worker drops a job's cache"},
     {"LEVER_BODY_LIMIT", "10485760", "largest request body in bytes (413 above)"},
     {"LEVER_LOG", "quiet", "quiet | info (one line per request)"},
     {"LEVER_STATIC_DIR", "./web", "directory of the web UI"},
@@ -70,8 +72,8 @@ static int parse_long(const char *value, const char *name, long min, long max, l
     errno = 0;
     long parsed = strtol(value, &end, 10);
     if (errno != 0 || end == value || *end != '\0' || parsed < min || parsed > max)
-        return lv_fail(err, "%s must be a whole number from %ld to %ld, got \"%s\"", name, min,
-                       max, value);
+        return lv_fail(err, "%s must be a whole number from %ld to %ld, got \"%s\"", name, min, max,
+                       value);
     *out = parsed;
     return 0;
 }
@@ -97,8 +99,10 @@ static int parse_listen(struct lv_config *cfg, const char *value, struct lv_erro
     long port = -1;
     struct lv_error port_err;
     if (parse_long(colon + 1, "LEVER_LISTEN port", 0, 65535, &port, &port_err) != 0)
-        return lv_fail(err, "LEVER_LISTEN must be HOST:PORT with a port from 0 to 65535, got "
-                            "\"%s\"", value);
+        return lv_fail(err,
+                       "LEVER_LISTEN must be HOST:PORT with a port from 0 to 65535, got "
+                       "\"%s\"",
+                       value);
     memcpy(cfg->listen_host, value, (size_t)(colon - value));
     cfg->listen_host[colon - value] = '\0';
     cfg->listen_port = (int)port;
@@ -153,8 +157,8 @@ static int load_security(struct lv_config *cfg, lv_env_lookup lookup, void *ctx,
     if (copy_text(cfg->discord_authorize_url, sizeof cfg->discord_authorize_url,
                   lookup("DISCORD_AUTHORIZE_URL", ctx), "https://discord.com/oauth2/authorize",
                   "DISCORD_AUTHORIZE_URL", err) != 0 ||
-        copy_text(cfg->ui_url, sizeof cfg->ui_url, lookup("LEVER_UI_URL", ctx), "/",
-                  "LEVER_UI_URL", err) != 0)
+        copy_text(cfg->ui_url, sizeof cfg->ui_url, lookup("LEVER_UI_URL", ctx), "/", "LEVER_UI_URL",
+                  err) != 0)
         return -1;
     return 0;
 }
@@ -176,6 +180,8 @@ int lv_config_load(struct lv_config *cfg, lv_env_lookup lookup, void *ctx, struc
     cfg->db_pool_size = 16;
     cfg->workers = cores();
     cfg->batch_cap = 1000000;
+    cfg->batch_lease_s = 30;
+    cfg->batch_memory_mb = 1024;
     long body_limit = 10L * 1024 * 1024;
 
     const char *log = lookup("LEVER_LOG", ctx);
@@ -191,14 +197,18 @@ int lv_config_load(struct lv_config *cfg, lv_env_lookup lookup, void *ctx, struc
                   &cfg->http_threads, err) != 0 ||
         parse_int(lookup("LEVER_DB_POOL_SIZE", ctx), "LEVER_DB_POOL_SIZE", 1, 1000,
                   &cfg->db_pool_size, err) != 0 ||
+        parse_int(lookup("LEVER_BATCH_LEASE_S", ctx), "LEVER_BATCH_LEASE_S", 1, 86400,
+                  &cfg->batch_lease_s, err) != 0 ||
+        parse_int(lookup("LEVER_BATCH_MEMORY_MB", ctx), "LEVER_BATCH_MEMORY_MB", 64, 1048576,
+                  &cfg->batch_memory_mb, err) != 0 ||
         parse_int(lookup("LEVER_WORKERS", ctx), "LEVER_WORKERS", 0, 1024, &cfg->workers, err) !=
             0 ||
-        parse_long(lookup("LEVER_BATCH_CAP", ctx), "LEVER_BATCH_CAP", 1, 100000000,
-                   &cfg->batch_cap, err) != 0 ||
-        parse_long(lookup("LEVER_BODY_LIMIT", ctx), "LEVER_BODY_LIMIT", 1024, 1L << 30,
-                   &body_limit, err) != 0 ||
-        copy_text(cfg->static_dir, sizeof cfg->static_dir, lookup("LEVER_STATIC_DIR", ctx),
-                  "web", "LEVER_STATIC_DIR", err) != 0)
+        parse_long(lookup("LEVER_BATCH_CAP", ctx), "LEVER_BATCH_CAP", 1, 100000000, &cfg->batch_cap,
+                   err) != 0 ||
+        parse_long(lookup("LEVER_BODY_LIMIT", ctx), "LEVER_BODY_LIMIT", 1024, 1L << 30, &body_limit,
+                   err) != 0 ||
+        copy_text(cfg->static_dir, sizeof cfg->static_dir, lookup("LEVER_STATIC_DIR", ctx), "web",
+                  "LEVER_STATIC_DIR", err) != 0)
         return -1;
     if (load_security(cfg, lookup, ctx, err) != 0)
         return -1;

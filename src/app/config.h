@@ -20,19 +20,21 @@ struct lv_config {
     int db_pool_size;             /* LEVER_DB_POOL_SIZE, default 16 */
     int workers;                  /* LEVER_WORKERS: batch worker threads, default = cores */
     long batch_cap;               /* LEVER_BATCH_CAP: most runs per batch, default 1,000,000 */
-    size_t body_limit;            /* LEVER_BODY_LIMIT: request body bytes, default 10 MiB */
-    bool log_requests;            /* LEVER_LOG=info logs one line per request; quiet default */
-    char static_dir[1024];        /* LEVER_STATIC_DIR: web UI files, default ./web */
+    int batch_lease_s;            /* LEVER_BATCH_LEASE_S: chunk claim lease, default 30 */
+    int batch_memory_mb;   /* LEVER_BATCH_MEMORY_MB: drop a job's cache above, default 1024 */
+    size_t body_limit;     /* LEVER_BODY_LIMIT: request body bytes, default 10 MiB */
+    bool log_requests;     /* LEVER_LOG=info logs one line per request; quiet default */
+    char static_dir[1024]; /* LEVER_STATIC_DIR: web UI files, default ./web */
     char discord_client_id[256];
     char discord_client_secret[256];
     char discord_redirect_uri[LV_URL_MAX];
-    char discord_api_url[LV_URL_MAX];   /* default https://discord.com/api */
-    char allowed_discord_ids[4096];     /* comma-separated */
-    char allowed_emails[4096];          /* comma-separated */
-    char allowed_email_domains[4096];   /* comma-separated */
-    char alpaca_data_url[LV_URL_MAX];   /* default https://data.alpaca.markets */
-    char alpaca_paper_url[LV_URL_MAX];  /* default https://paper-api.alpaca.markets */
-    char alpaca_live_url[LV_URL_MAX];   /* default https://api.alpaca.markets */
+    char discord_api_url[LV_URL_MAX];  /* default https://discord.com/api */
+    char allowed_discord_ids[4096];    /* comma-separated */
+    char allowed_emails[4096];         /* comma-separated */
+    char allowed_email_domains[4096];  /* comma-separated */
+    char alpaca_data_url[LV_URL_MAX];  /* default https://data.alpaca.markets */
+    char alpaca_paper_url[LV_URL_MAX]; /* default https://paper-api.alpaca.markets */
+    char alpaca_live_url[LV_URL_MAX];  /* default https://api.alpaca.markets */
     /* Accounts and security (docs/security.md). */
     char discord_authorize_url[LV_URL_MAX]; /* default https://discord.com/oauth2/authorize */
     char ui_url[LV_URL_MAX];                /* LEVER_UI_URL: where a login ends, default / */

@@ -66,22 +66,13 @@ struct lv_workers {
 int lv_worker_config_init(struct lv_worker_config *cfg, const struct lv_config *app,
                           struct lv_error *err)
 {
-    *cfg = (struct lv_worker_config){.database_url = app->database_url, .threads = app->workers};
-    static const char *const names[] = {"LEVER_BATCH_LEASE_S", "LEVER_BATCH_MEMORY_MB"};
-    long values[2] = {0, 0};
-    for (int i = 0; i < 2; i++) {
-        const char *text = getenv(names[i]);
-        if (text == NULL || text[0] == '\0')
-            continue;
-        char *end;
-        values[i] = strtol(text, &end, 10);
-        if (*end != '\0' || values[i] <= 0 || values[i] > 1000000)
-            return lv_fail(err, "%s must be a positive integer, got \"%s\"", names[i], text);
-    }
-    if (values[0] > 0)
-        cfg->lease_s = (int)values[0];
-    if (values[1] > 0)
-        cfg->memory_budget = (size_t)values[1] * 1024 * 1024;
+    (void)err; /* the configuration was validated when it was loaded */
+    *cfg = (struct lv_worker_config){
+        .database_url = app->database_url,
+        .threads = app->workers,
+        .lease_s = app->batch_lease_s,
+        .memory_budget = (size_t)app->batch_memory_mb * 1024 * 1024,
+    };
     return 0;
 }
 

@@ -26,9 +26,9 @@ struct lv_worker_config {
 #define LV_WORKER_DEFAULT_LEASE_S       30
 #define LV_WORKER_DEFAULT_MEMORY_BUDGET ((size_t)1024 * 1024 * 1024)
 
-/* Fills cfg from the process configuration (DATABASE_URL, LEVER_WORKERS) and the variables
- * only workers read: LEVER_BATCH_LEASE_S and LEVER_BATCH_MEMORY_MB (optional, positive
- * integers). `app` must outlive the workers. Returns 0, or -1 with err naming a bad variable. */
+/* Fills cfg from the process configuration (DATABASE_URL, LEVER_WORKERS, LEVER_BATCH_LEASE_S,
+ * LEVER_BATCH_MEMORY_MB, all validated by lv_config_load). `app` must outlive the workers.
+ * Returns 0. */
 int lv_worker_config_init(struct lv_worker_config *cfg, const struct lv_config *app,
                           struct lv_error *err);
 
