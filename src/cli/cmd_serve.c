@@ -147,8 +147,10 @@ int cmd_serve(int argc, char **argv)
         return LV_EXIT_OK;
     }
     if (argc > 1) {
-        fprintf(stderr, "lever serve: unexpected argument '%s' (configuration comes from the "
-                        "environment; see lever serve --help)\n", argv[1]);
+        fprintf(stderr,
+                "lever serve: unexpected argument '%s' (configuration comes from the "
+                "environment; see lever serve --help)\n",
+                argv[1]);
         return LV_EXIT_USAGE;
     }
     struct lv_config cfg;

@@ -72,13 +72,18 @@ int cmd_user(int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long(argc - 1, argv + 1, "", options, NULL)) != -1) {
         switch (opt) {
-        case 'n': name = optarg; break;
-        case 'd': discord_id = optarg; break;
-        case 'h': usage(stdout); return LV_EXIT_OK;
+        case 'n':
+            name = optarg;
+            break;
+        case 'd':
+            discord_id = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return LV_EXIT_OK;
         default:
             /* getopt has already stepped past the offending word. */
-            fprintf(stderr, "lever user create: unknown or incomplete option '%s'\n",
-                    argv[optind]);
+            fprintf(stderr, "lever user create: unknown or incomplete option '%s'\n", argv[optind]);
             usage(stderr);
             return LV_EXIT_USAGE;
         }

@@ -44,7 +44,7 @@ static const struct profile profiles[] = {
     {"DBC", 0.02, 0.35, 0.00, 1.00, 0.08, 25.0, 1.5e6},
 };
 
-#define N_PROFILES (sizeof profiles / sizeof profiles[0])
+#define N_PROFILES    (sizeof profiles / sizeof profiles[0])
 #define DAYS_PER_YEAR 252.0
 
 /* Factor volatilities (annualised). */
@@ -151,8 +151,8 @@ int lv_synth_generate(lv_day first, lv_day last, uint64_t seed, struct lv_synth_
              * stated rate (a log-normal's mean exceeds its median). */
             double drift = (p->annual_drift - 0.5 * variance) / DAYS_PER_YEAR;
             out->series[k].day[i] = d;
-            write_bar(&out->series[k], p, i, drift + factor_part + own,
-                      sqrt(variance) * sqrt_dt, &rng);
+            write_bar(&out->series[k], p, i, drift + factor_part + own, sqrt(variance) * sqrt_dt,
+                      &rng);
         }
         i++;
     }

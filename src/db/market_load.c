@@ -185,8 +185,8 @@ static struct snapshot *load_snapshot(PGconn *conn, int64_t version, struct lv_e
     return snap;
 }
 
-const struct lv_market_snapshot *lv_market_acquire(struct lv_market_holder *holder,
-                                                   PGconn *conn, struct lv_error *err)
+const struct lv_market_snapshot *lv_market_acquire(struct lv_market_holder *holder, PGconn *conn,
+                                                   struct lv_error *err)
 {
     int64_t version;
     if (read_version(conn, &version, err) != 0)

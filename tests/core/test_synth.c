@@ -70,8 +70,7 @@ static void same_seed_same_bars(void **state)
     assert_int_equal(lv_synth_generate(first, last, 8, &c), 0);
     for (size_t k = 0; k < a.n_symbols; k++) {
         assert_memory_equal(a.series[k].close, b.series[k].close, a.series[k].n * sizeof(double));
-        assert_memory_equal(a.series[k].volume, b.series[k].volume,
-                            a.series[k].n * sizeof(double));
+        assert_memory_equal(a.series[k].volume, b.series[k].volume, a.series[k].n * sizeof(double));
     }
     assert_true(a.series[0].close[10] != c.series[0].close[10]);
     lv_synth_free(&a);

@@ -45,8 +45,7 @@ static int wait_for_port(struct lever_proc *proc)
             if (colon != NULL) {
                 proc->port = atoi(colon + 1);
                 fclose(log);
-                snprintf(proc->base_url, sizeof proc->base_url, "http://127.0.0.1:%d",
-                         proc->port);
+                snprintf(proc->base_url, sizeof proc->base_url, "http://127.0.0.1:%d", proc->port);
                 return 0;
             }
         }
