@@ -298,12 +298,13 @@ struct lv_http_server *lv_http_start(const struct lv_http_config *cfg,
         flags |= MHD_USE_IPv6;
     if (server->cfg.log != NULL)
         flags |= MHD_USE_ERROR_LOG;
+    /* The logger goes first: libmicrohttpd reports problems with the options after it. */
     server->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        flags, 0, NULL, NULL, on_request, server, MHD_OPTION_EXTERNAL_LOGGER, log_mhd_error,
+        server->cfg.log, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, server->cfg.threads, MHD_OPTION_CONNECTION_TIMEOUT,
         server->cfg.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_EXTERNAL_LOGGER, log_mhd_error,
-        server->cfg.log, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_END);
     if (server->daemon == NULL) {
         lv_fail(err, "cannot listen on %s (address in use or not available)", server->cfg.listen);
         free(server);
