@@ -25,7 +25,7 @@ struct lv_router *lv_api_router(struct lv_error *err)
         lv_routes_auth(router, err) != 0 || lv_routes_tokens(router, err) != 0 ||
         lv_routes_credentials(router, err) != 0 || lv_routes_strategies(router, err) != 0 ||
         lv_routes_openapi(router, err) != 0 || lv_routes_batch(router, err) != 0 ||
-        lv_routes_variable_lists(router, err) != 0) {
+        lv_routes_variable_lists(router, err) != 0 || lv_routes_static(router, err) != 0) {
         lv_router_free(router);
         return NULL;
     }
@@ -122,6 +122,11 @@ bool lv_api_csrf_suspect(const struct lv_req *req)
         strcmp(method, "DELETE") != 0)
         return false;
     const char *type = lv_req_header(req, "Content-Type");
+    /* A raw-body route may take text/csv (POST /api/v1/bars/import): like JSON, a cross-site
+     * page cannot send it without a CORS preflight, which Lever never grants. */
+    if (type != NULL && (lv_req_route_flags(req) & LV_ROUTE_RAW_BODY) &&
+        strncasecmp(type, "text/csv", 8) == 0 && (type[8] == '\0' || type[8] == ';'))
+        return false;
     if (type == NULL || strncasecmp(type, "application/json", 16) != 0)
         return true;
     return type[16] != '\0' && type[16] != ';' && type[16] != ' ';

@@ -85,5 +85,7 @@ int lv_routes_credentials(struct lv_router *router, struct lv_error *err);
 /* Batch jobs and variable lists (issue 4). */
 int lv_routes_batch(struct lv_router *router, struct lv_error *err);
 int lv_routes_variable_lists(struct lv_router *router, struct lv_error *err);
+/* The web UI: GET / and GET /static/{file} from cfg->static_dir (public routes). */
+int lv_routes_static(struct lv_router *router, struct lv_error *err);
 
 #endif

@@ -25,6 +25,12 @@ static const struct lv_api_doc docs[] = {
      "code state error", NULL, 302, NULL},
     {"POST", "/auth/logout", "auth", "Revoke the browser session", NULL, NULL, 204, NULL},
 
+    /* routes_static.c: the web UI (outside /api/v1, public) */
+    {"GET", "/", "ui", "The web UI's page (HTML)", NULL, NULL, 200, "text/html"},
+    {"GET", "/static/{file}", "ui",
+     "One file of the web UI (its type follows the extension); 404 for anything else", NULL, NULL,
+     200, NULL},
+
     /* routes_me.c */
     {"GET", "/api/v1/me", "me", "The caller's profile", NULL, NULL, 200, "User"},
     {"PATCH", "/api/v1/me", "me", "Change the caller's username, avatar or preferences", NULL,
@@ -112,6 +118,15 @@ static const struct lv_api_doc docs[] = {
     {"GET", "/api/v1/bars", "bars",
      "Market data coverage per symbol: first and last day, bars, sources (synthetic flagged)", NULL,
      NULL, 200, "Object"},
+    {"POST", "/api/v1/bars/sync", "bars",
+     "Fetch daily bars from Alpaca with the caller's stored keys of a mode and replace those "
+     "symbols' history (one transaction; 409 without keys, 422 when Alpaca has no bars for a "
+     "symbol, 502 when Alpaca fails)",
+     NULL, "BarsSyncInput", 200, "BarsWritten"},
+    {"POST", "/api/v1/bars/import", "bars",
+     "Import daily bars from a CSV body (Content-Type: text/csv; header date,open,high,low,close,"
+     "volume and optionally symbol, else ?symbol=); all or nothing, 400 names the line and field",
+     "symbol", NULL, 200, "BarsWritten"},
 
     {"GET", "/api/v1/backtests", "backtests", "The caller's backtest history, newest first",
      "strategy_id limit offset", NULL, 200, "Page"},
@@ -154,12 +169,27 @@ static const struct {
     {"x", "{\"type\":\"string\"}", "the variable along the x axis"},
     {"y", "{\"type\":\"string\"}", "the variable along the y axis"},
     {"metric", "{\"type\":\"string\",\"default\":\"total_return\"}", "a metric key"},
+    {"symbol", "{\"type\":\"string\"}", "the symbol of CSV rows without a symbol column"},
 };
 
 /* Reusable schemas (components.schemas). "Object" stands for a documented-elsewhere shape. */
 static const char schemas_json[] =
     "{"
     "\"Object\": {\"type\": \"object\"},"
+    "\"BarsSyncInput\": {\"type\": \"object\", \"additionalProperties\": false,"
+    "  \"required\": [\"symbols\", \"mode\"], \"properties\": {"
+    "  \"symbols\": {\"type\": \"array\", \"minItems\": 1, \"maxItems\": 100,"
+    "    \"items\": {\"type\": \"string\"}},"
+    "  \"mode\": {\"type\": \"string\", \"enum\": [\"paper\", \"live\"]},"
+    "  \"start\": {\"type\": \"string\", \"format\": \"date\", \"default\": \"2000-01-01\"},"
+    "  \"end\": {\"type\": \"string\", \"format\": \"date\"},"
+    "  \"feed\": {\"type\": \"string\", \"enum\": [\"sip\", \"iex\"]}}},"
+    "\"BarsWritten\": {\"type\": \"object\", \"properties\": {"
+    "  \"source\": {\"type\": \"string\"}, \"bars\": {\"type\": \"integer\"},"
+    "  \"replaced\": {\"type\": \"integer\"}, \"items\": {\"type\": \"array\","
+    "  \"items\": {\"type\": \"object\", \"properties\": {\"symbol\": {\"type\": \"string\"},"
+    "  \"bars\": {\"type\": \"integer\"}, \"first_day\": {\"type\": \"string\"},"
+    "  \"last_day\": {\"type\": \"string\"}}}}}},"
     "\"Problem\": {\"type\": \"object\", \"required\": [\"path\", \"message\"], \"properties\": {"
     "  \"path\": {\"type\": \"string\", \"description\": \"JSON Pointer into the request, or "
     "?name for a query parameter\"},"

@@ -1,13 +1,19 @@
-/* cmd_bars.c — `lever bars import PATH…` (CSV files into the bars table, all or nothing) and
- * `lever bars list` (each symbol's coverage). */
+/* cmd_bars.c — `lever bars import PATH…` (CSV files into the bars table, all or nothing),
+ * `lever bars sync SYMBOL…` (daily bars from Alpaca), `list` (coverage) and `synth`. */
+#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "alpaca/data.h"
+#include "api/credentials.h"
+#include "app/config.h"
 #include "cli/commands.h"
 #include "cli/files.h"
 #include "core/bars_csv.h"
@@ -20,6 +26,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: lever bars import [--source csv|synthetic] PATH...\n"
+            "       lever bars sync [--user ID [--mode paper|live]] [--start YYYY-MM-DD]\n"
+            "                       [--end YYYY-MM-DD] [--feed sip|iex] SYMBOL...\n"
             "       lever bars list\n"
             "       lever bars synth [--if-empty]\n\n"
             "import  Reads daily bars from CSV files (header date,open,high,low,close,volume\n"
@@ -30,6 +38,15 @@ static void usage(FILE *out)
             "        symbol replaces its bars from the file's first to its last day and keeps\n"
             "        the days outside that range. --source marks the rows (default csv; the\n"
             "        UI flags synthetic data).\n"
+            "sync    Fetches daily bars (split/dividend adjusted) from the Alpaca market data\n"
+            "        API at ALPACA_DATA_URL, every page, from --start (default 2000-01-01) to\n"
+            "        --end (default: the latest bar), and replaces each symbol's history with\n"
+            "        them in one transaction (source \"alpaca\"). With --start or --end only\n"
+            "        the rows in that range are replaced. A symbol Alpaca has no bars for\n"
+            "        fails the sync and nothing is written. Keys: the ones user ID saved for\n"
+            "        --mode (default paper; needs LEVER_SECRET_KEY), else APCA_API_KEY_ID and\n"
+            "        APCA_API_SECRET_KEY. --feed picks sip or iex (default: Alpaca's, sip).\n"
+            "        429 and 5xx answers are retried 3 times (1, 2, 4 s apart).\n"
             "list    Prints each symbol's first day, last day, number of bars and sources.\n"
             "synth   Writes a deterministic synthetic universe (the 21 sample ETF symbols,\n"
             "        2005-2024, correlated moves) marked source \"synthetic\"; with --if-empty\n"
@@ -207,18 +224,22 @@ static int store_all(PGconn *conn, void *arg, struct lv_db_error *err)
     return 0;
 }
 
+/* One line per stored series: symbol, bars, first .. last day. */
+static void print_series(const struct lv_bar_series *series)
+{
+    char first[LV_DAY_TEXT], last[LV_DAY_TEXT];
+    printf("%-8s %6zu bars  %s .. %s\n", series->symbol, series->n,
+           lv_day_format(series->day[0], first), lv_day_format(series->day[series->n - 1], last));
+}
+
 static void print_imported(const struct parsed *p)
 {
     long total = 0;
     int symbols = 0;
     for (int f = 0; f < p->n; f++)
         for (int s = 0; s < p->tables[f].n_series; s++) {
-            const struct lv_bar_series *series = &p->tables[f].series[s];
-            char first[LV_DAY_TEXT], last[LV_DAY_TEXT];
-            printf("%-8s %6zu bars  %s .. %s\n", series->symbol, series->n,
-                   lv_day_format(series->day[0], first),
-                   lv_day_format(series->day[series->n - 1], last));
-            total += (long)series->n;
+            print_series(&p->tables[f].series[s]);
+            total += (long)p->tables[f].series[s].n;
             symbols++;
         }
     printf("imported %ld bars of %d symbol%s\n", total, symbols, symbols == 1 ? "" : "s");
@@ -286,6 +307,238 @@ static int bars_import(int argc, char **argv)
 done:
     parsed_free(&parsed);
     file_list_free(&files);
+    return rc;
+}
+
+/* ---- Sync from Alpaca ------------------------------------------------------------------- */
+
+/* What `lever bars sync` was asked to do. */
+struct sync_args {
+    int user_id;      /* 0: keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY */
+    const char *mode; /* with user_id: whose stored pair, "paper" or "live" */
+    const char *feed; /* NULL: Alpaca's default */
+    lv_day start, end;
+    bool start_given, end_given;
+    char (*symbols)[LV_SYMBOL_MAX]; /* owned */
+    int n_symbols;
+};
+
+/* A key pair and where it came from, for messages that never show the secret. */
+struct key_pair {
+    char key_id[LV_ALPACA_KEY_ID_MAX + 1];
+    char secret[LV_ALPACA_SECRET_MAX + 1];
+    char origin[96]; /* "user 3's paper keys" or "APCA_API_KEY_ID" */
+};
+
+static int sync_usage(const char *fmt, const char *value)
+{
+    fprintf(stderr, "lever bars sync: ");
+    fprintf(stderr, fmt, value);
+    fprintf(stderr, "\n(see lever bars --help)\n");
+    return LV_EXIT_USAGE;
+}
+
+static int parse_sync_symbols(struct sync_args *args, int n, char **words)
+{
+    if (n == 0)
+        return sync_usage("%sname at least one SYMBOL", "");
+    args->symbols = calloc((size_t)n, sizeof *args->symbols);
+    if (args->symbols == NULL)
+        return sync_usage("%sout of memory", "");
+    for (int i = 0; i < n; i++) {
+        char *symbol = args->symbols[args->n_symbols];
+        if (!lv_symbol_normalize(words[i], strlen(words[i]), symbol))
+            return sync_usage("'%s' is not a valid symbol", words[i]);
+        for (int k = 0; k < args->n_symbols; k++)
+            if (strcmp(args->symbols[k], symbol) == 0)
+                return sync_usage("%s is named twice", symbol);
+        args->n_symbols++;
+    }
+    return LV_EXIT_OK;
+}
+
+static int parse_sync_args(int argc, char **argv, struct sync_args *args)
+{
+    static const struct option options[] = {
+        {"user", required_argument, NULL, 'u'},  {"mode", required_argument, NULL, 'm'},
+        {"start", required_argument, NULL, 's'}, {"end", required_argument, NULL, 'e'},
+        {"feed", required_argument, NULL, 'f'},  {NULL, 0, NULL, 0},
+    };
+    *args = (struct sync_args){.start = lv_day_from_ymd(2000, 1, 1), .end = LV_DAY_NONE};
+    const char *mode = NULL;
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        char *rest = NULL;
+        switch (opt) {
+        case 'u':
+            args->user_id = (int)strtol(optarg, &rest, 10);
+            if (*optarg == '\0' || *rest != '\0' || args->user_id <= 0)
+                return sync_usage("--user must be a user id, not '%s'", optarg);
+            break;
+        case 'm':
+            mode = optarg;
+            if (!lv_alpaca_mode_valid(mode))
+                return sync_usage("--mode must be paper or live, not '%s'", optarg);
+            break;
+        case 's':
+        case 'e':
+            if (!lv_day_parse(optarg, opt == 's' ? &args->start : &args->end))
+                return sync_usage("dates are YYYY-MM-DD, not '%s'", optarg);
+            *(opt == 's' ? &args->start_given : &args->end_given) = true;
+            break;
+        case 'f':
+            if (strcmp(optarg, "sip") != 0 && strcmp(optarg, "iex") != 0)
+                return sync_usage("--feed must be sip or iex, not '%s'", optarg);
+            args->feed = optarg;
+            break;
+        default:
+            return sync_usage("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (mode != NULL && args->user_id == 0)
+        return sync_usage("%s--mode picks which of a user's stored key pairs to use: add --user",
+                          "");
+    args->mode = mode != NULL ? mode : "paper";
+    if (args->end != LV_DAY_NONE && args->end < args->start)
+        return sync_usage("%s--end is before the start", "");
+    return parse_sync_symbols(args, argc - optind, argv + optind);
+}
+
+/* Keys from the environment (without --user). */
+static int keys_from_env(struct key_pair *keys)
+{
+    const char *key_id = getenv("APCA_API_KEY_ID"), *secret = getenv("APCA_API_SECRET_KEY");
+    if (key_id == NULL || key_id[0] == '\0' || secret == NULL || secret[0] == '\0') {
+        fprintf(stderr, "lever bars sync: no Alpaca keys: pass --user ID to use the keys a user "
+                        "saved, or set APCA_API_KEY_ID and APCA_API_SECRET_KEY\n");
+        return LV_EXIT_USAGE;
+    }
+    if (strlen(key_id) > LV_ALPACA_KEY_ID_MAX || strlen(secret) > LV_ALPACA_SECRET_MAX) {
+        fprintf(stderr, "lever bars sync: APCA_API_KEY_ID or APCA_API_SECRET_KEY is too long\n");
+        return LV_EXIT_USAGE;
+    }
+    snprintf(keys->key_id, sizeof keys->key_id, "%s", key_id);
+    snprintf(keys->secret, sizeof keys->secret, "%s", secret);
+    snprintf(keys->origin, sizeof keys->origin, "the keys in APCA_API_KEY_ID/APCA_API_SECRET_KEY");
+    return LV_EXIT_OK;
+}
+
+/* The pair user_id saved for mode, opened with LEVER_SECRET_KEY. */
+static int keys_of_user(const struct lv_config *cfg, struct lv_db_pool *pool,
+                        const struct sync_args *args, struct key_pair *keys)
+{
+    if (!cfg->has_secret_key) {
+        fprintf(stderr, "lever bars sync: --user needs LEVER_SECRET_KEY (the key the server "
+                        "stores credentials with)\n");
+        return LV_EXIT_USAGE;
+    }
+    struct lv_db_error err;
+    PGconn *conn = lv_db_acquire(pool, LV_DB_ACQUIRE_TIMEOUT_MS, &err);
+    int found = conn != NULL ? lv_credentials_load(conn, cfg->secret_key, args->user_id, args->mode,
+                                                   keys->key_id, keys->secret, &err)
+                             : -1;
+    lv_db_release(pool, conn);
+    if (found < 0) {
+        fprintf(stderr, "lever bars sync: reading user %d's %s keys: %s\n", args->user_id,
+                args->mode, err.message);
+        return LV_EXIT_FAIL;
+    }
+    if (found == 0) {
+        fprintf(stderr,
+                "lever bars sync: user %d has no %s Alpaca keys saved (save them in the "
+                "web UI or PUT /api/v1/me/alpaca-credentials/%s)\n",
+                args->user_id, args->mode, args->mode);
+        return LV_EXIT_FAIL;
+    }
+    snprintf(keys->origin, sizeof keys->origin, "user %d's %s keys", args->user_id, args->mode);
+    return LV_EXIT_OK;
+}
+
+/* The last 4 characters of a key id, all that messages show of it. */
+static const char *last4(const char *key_id)
+{
+    size_t len = strlen(key_id);
+    return len > 4 ? key_id + len - 4 : key_id;
+}
+
+/* Fetches every symbol; returns LV_EXIT_OK with *table filled, or prints why. */
+static int fetch_bars(const struct lv_config *cfg, const struct sync_args *args,
+                      const struct key_pair *keys, struct lv_bar_table *table)
+{
+    struct lv_alpaca_account_ref ref = {cfg->alpaca_data_url, keys->key_id, keys->secret};
+    struct lv_alpaca_bars_query query = {.symbols = (const char(*)[LV_SYMBOL_MAX])args->symbols,
+                                         .n_symbols = args->n_symbols,
+                                         .start = args->start,
+                                         .end = args->end,
+                                         .feed = args->feed};
+    struct lv_error err;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    enum lv_alpaca_result result = lv_alpaca_daily_bars(&ref, &query, table, NULL, &err);
+    curl_global_cleanup();
+    if (result == LV_ALPACA_OK)
+        return LV_EXIT_OK;
+    if (result == LV_ALPACA_REJECTED)
+        fprintf(stderr,
+                "lever bars sync: %s (key id ending %s) were refused by %s: %s\n"
+                "lever bars sync: check the keys, and that they belong to this mode (paper and "
+                "live keys differ)\n",
+                keys->origin, last4(keys->key_id), cfg->alpaca_data_url, err.message);
+    else
+        fprintf(stderr, "lever bars sync: %s\n", err.message);
+    return LV_EXIT_FAIL;
+}
+
+static int store_synced(struct lv_db_pool *pool, const struct sync_args *args,
+                        const struct lv_bar_table *table)
+{
+    struct lv_bars_write write = {.table = table,
+                                  .source = LV_BARS_SOURCE_ALPACA,
+                                  .whole_range = true,
+                                  .from = args->start_given ? args->start : LV_DAY_NONE,
+                                  .to = args->end_given ? args->end : LV_DAY_NONE};
+    struct lv_db_error err;
+    if (lv_db_tx(pool, lv_bars_write_tx, &write, &err) != 0) {
+        fprintf(stderr, "lever bars sync: %s\n", err.message);
+        return LV_EXIT_FAIL;
+    }
+    for (int i = 0; i < table->n_series; i++)
+        print_series(&table->series[i]);
+    printf("synced %ld bars of %d symbol%s from Alpaca (%ld older rows replaced)\n", write.rows,
+           table->n_series, table->n_series == 1 ? "" : "s", write.replaced);
+    return LV_EXIT_OK;
+}
+
+static int bars_sync(int argc, char **argv)
+{
+    struct sync_args args;
+    struct key_pair keys = {0};
+    struct lv_bar_table table = {0};
+    struct lv_db_pool *pool = NULL;
+    struct lv_config cfg;
+    struct lv_error cfg_err;
+    int rc = parse_sync_args(argc, argv, &args);
+    if (rc == LV_EXIT_OK && lv_config_load(&cfg, NULL, NULL, &cfg_err) != 0) {
+        fprintf(stderr, "lever bars sync: %s\n", cfg_err.message);
+        rc = LV_EXIT_USAGE;
+    }
+    if (rc == LV_EXIT_OK && args.user_id == 0)
+        rc = keys_from_env(&keys);
+    if (rc == LV_EXIT_OK)
+        rc = open_database("sync", &pool);
+    if (rc == LV_EXIT_OK && args.user_id != 0)
+        rc = keys_of_user(&cfg, pool, &args, &keys);
+    if (rc == LV_EXIT_OK)
+        rc = fetch_bars(&cfg, &args, &keys, &table);
+    sodium_memzero(&keys, sizeof keys);
+    if (rc == LV_EXIT_OK)
+        rc = store_synced(pool, &args, &table);
+    if (rc == LV_EXIT_FAIL)
+        fprintf(stderr, "lever bars sync: nothing written\n");
+    lv_bar_table_free(&table);
+    lv_db_pool_close(pool);
+    free(args.symbols);
     return rc;
 }
 
@@ -392,6 +645,8 @@ int cmd_bars(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "import") == 0)
         return bars_import(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "sync") == 0)
+        return bars_sync(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "list") == 0)
         return bars_list(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "synth") == 0)

@@ -66,19 +66,26 @@ static int copy_rows(PGconn *conn, const struct lv_bar_series *s, const char *so
     return lv_db_copy_end(conn, err);
 }
 
-int lv_bars_store_series(PGconn *conn, const struct lv_bar_series *series, const char *source,
-                         struct lv_bars_stored *stored, struct lv_db_error *err)
+int lv_bars_replace_range(PGconn *conn, const struct lv_bar_series *series, lv_day from, lv_day to,
+                          const char *source, struct lv_bars_stored *stored,
+                          struct lv_db_error *err)
 {
     if (series->n == 0)
         return lv_db_fail(err, "%s: no bars to store", series->symbol);
     if (!lv_bars_source_valid(source))
         return lv_db_fail(err, "unknown bars source \"%s\" (csv, alpaca or synthetic)", source);
+    if ((from != LV_DAY_NONE && series->day[0] < from) ||
+        (to != LV_DAY_NONE && series->day[series->n - 1] > to))
+        return lv_db_fail(err, "%s: bars outside the range they replace", series->symbol);
+    /* NULL bounds (LV_DAY_NONE) leave that side open. */
     char first[LV_DAY_TEXT], last[LV_DAY_TEXT];
-    const char *const range[] = {series->symbol, lv_day_format(series->day[0], first),
-                                 lv_day_format(series->day[series->n - 1], last)};
+    const char *const range[] = {series->symbol,
+                                 from != LV_DAY_NONE ? lv_day_format(from, first) : NULL,
+                                 to != LV_DAY_NONE ? lv_day_format(to, last) : NULL};
     PGresult *res = lv_db_query(conn,
-                                "DELETE FROM bars WHERE symbol = $1 AND day BETWEEN $2::date "
-                                "AND $3::date",
+                                "DELETE FROM bars WHERE symbol = $1 "
+                                "AND ($2::date IS NULL OR day >= $2::date) "
+                                "AND ($3::date IS NULL OR day <= $3::date)",
                                 3, range, err);
     if (res == NULL)
         return lv_db_error_prefix(err, "replacing %s: ", series->symbol);
@@ -89,6 +96,34 @@ int lv_bars_store_series(PGconn *conn, const struct lv_bar_series *series, const
     if (stored != NULL) {
         stored->inserted = (long)series->n;
         stored->replaced = replaced;
+    }
+    return 0;
+}
+
+int lv_bars_store_series(PGconn *conn, const struct lv_bar_series *series, const char *source,
+                         struct lv_bars_stored *stored, struct lv_db_error *err)
+{
+    if (series->n == 0)
+        return lv_db_fail(err, "%s: no bars to store", series->symbol);
+    return lv_bars_replace_range(conn, series, series->day[0], series->day[series->n - 1], source,
+                                 stored, err);
+}
+
+int lv_bars_write_tx(PGconn *conn, void *arg, struct lv_db_error *err)
+{
+    struct lv_bars_write *write = arg;
+    write->rows = write->replaced = 0;
+    for (int i = 0; i < write->table->n_series; i++) {
+        const struct lv_bar_series *series = &write->table->series[i];
+        struct lv_bars_stored stored;
+        int rc = write->whole_range
+                     ? lv_bars_replace_range(conn, series, write->from, write->to, write->source,
+                                             &stored, err)
+                     : lv_bars_store_series(conn, series, write->source, &stored, err);
+        if (rc != 0)
+            return -1;
+        write->rows += stored.inserted;
+        write->replaced += stored.replaced;
     }
     return 0;
 }

@@ -35,6 +35,31 @@ struct lv_bars_stored {
 int lv_bars_store_series(PGconn *conn, const struct lv_bar_series *series, const char *source,
                          struct lv_bars_stored *stored, struct lv_db_error *err);
 
+/* Replaces the symbol's rows from `from` to `to` (inclusive) with `series`, whose days must
+ * all lie in that range. LV_DAY_NONE on either side leaves that side open, so NONE..NONE
+ * replaces the symbol's whole history — what `lever bars sync` does when no --start/--end is
+ * given, since Alpaca's answer then is the history. lv_bars_store_series is this function
+ * with the series' own first and last day. Same transaction rule; 0 or -1. */
+int lv_bars_replace_range(PGconn *conn, const struct lv_bar_series *series, lv_day from, lv_day to,
+                          const char *source, struct lv_bars_stored *stored,
+                          struct lv_db_error *err);
+
+/* Every series of one parsed or fetched table, stored the same way. */
+struct lv_bars_write {
+    const struct lv_bar_table *table; /* borrowed */
+    const char *source;               /* LV_BARS_SOURCE_* */
+    bool whole_range; /* false: the re-import rule (each series' own first..last day);
+                       * true: every series replaces from..to (lv_bars_replace_range) */
+    lv_day from, to;  /* used when whole_range */
+    long rows;        /* out: rows written */
+    long replaced;    /* out: rows deleted first */
+};
+
+/* An lv_db_tx body storing a struct lv_bars_write (arg) all-or-nothing:
+ *     struct lv_bars_write write = {&table, LV_BARS_SOURCE_CSV};
+ *     lv_db_tx(pool, lv_bars_write_tx, &write, &err); */
+int lv_bars_write_tx(PGconn *conn, void *arg, struct lv_db_error *err);
+
 /* One symbol's coverage in the bars table. */
 struct lv_bars_coverage {
     char symbol[LV_SYMBOL_MAX];

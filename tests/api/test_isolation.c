@@ -95,6 +95,10 @@ static const struct route_case cases[] = {
 
     /* market data is shared reference data: every user reads the same coverage */
     {"GET", "/api/v1/bars", NULL, NO_OBJECT, NULL, 200, 0},
+    /* any user may sync (with their own keys: Bob has none for paper) or import */
+    {"POST", "/api/v1/bars/sync", NULL, NO_OBJECT, "{\"symbols\": [\"SPY\"], \"mode\": \"paper\"}",
+     409, 0},
+    {"POST", "/api/v1/bars/import", NULL, NO_OBJECT, NULL, 415, 0},
 
     /* backtests (an id in the body is checked like one in the path) */
     {"POST", "/api/v1/backtests", NULL, STRATEGY, "{\"strategy_id\": %s}", 404, ALLOWED},
