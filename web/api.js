@@ -26,13 +26,13 @@ export class ApiError extends Error {
   }
 }
 
-function requestInit(method, body) {
+function requestInit(method, body, contentType = 'application/json') {
   const headers = { Accept: 'application/json' };
   const token = storedToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  // Always JSON, also without a body: with the session cookie, a state change without it is
-  // refused (415) as a possible cross-site request.
-  if (method !== 'GET') headers['Content-Type'] = 'application/json';
+  // Always a content type, also without a body: with the session cookie, a state change
+  // without JSON (or CSV on the import route) is refused (415) as a possible cross-site request.
+  if (method !== 'GET') headers['Content-Type'] = contentType;
   const init = { method, headers, credentials: 'same-origin' };
   if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
   return init;
@@ -52,11 +52,12 @@ async function failure(response) {
 }
 
 // Calls `path` (absolute, e.g. "/api/v1/strategies") and returns the parsed answer (null for
-// 204). `body` is an object to send as JSON, or a string already holding JSON.
-export async function api(method, path, body) {
+// 204). `body` is an object to send as JSON, or a string already holding JSON (or, with
+// another `contentType`, that text as is).
+export async function api(method, path, body, contentType) {
   let response;
   try {
-    response = await fetch(path, requestInit(method, body));
+    response = await fetch(path, requestInit(method, body, contentType));
   } catch (cause) {
     throw new ApiError(0, 'network_error', `Lever did not answer (${cause.message})`, []);
   }
@@ -71,6 +72,7 @@ export const post = (path, body) => api('POST', path, body ?? {});
 export const put = (path, body) => api('PUT', path, body);
 export const patch = (path, body) => api('PATCH', path, body);
 export const del = (path) => api('DELETE', path);
+export const postCsv = (path, text) => api('POST', path, text, 'text/csv');
 
 // A query string from an object, leaving out empty values: query({q: 'x', tag: ''}) = "?q=x".
 export function query(params) {

@@ -171,9 +171,22 @@ test('the Data page lists SPY with its coverage', async () => {
   await page.getByRole('link', { name: 'Data' }).click();
   await page.getByRole('heading', { name: 'Market data' }).waitFor();
   const spy = page.locator('tbody tr').filter({ has: page.locator('td:first-child', { hasText: /^SPY$/ }) });
+  await spy.waitFor();
   const cells = await spy.locator('td').allTextContents();
   assert.equal(cells[1], '1993-01-29');
   assert.equal(cells[2], '2025-09-26');
+});
+
+test('a CSV file imported on the Data page is listed, and a bad row is named', async () => {
+  const file = (rows) => ({ name: 'UICSV.csv', mimeType: 'text/csv', buffer: Buffer.from(`date,open,high,low,close,volume\n${rows}`) });
+  const form = page.locator('form').filter({ has: page.getByRole('heading', { name: 'Import a CSV file' }) });
+  await form.getByLabel('File').setInputFiles(file('2024-01-02,10,11,9,10,100\n2024-01-03,10,12,10,abc,100\n'));
+  await form.getByRole('button', { name: 'Import' }).click();
+  await form.getByRole('alert').filter({ hasText: 'field close' }).waitFor();
+  await form.getByLabel('File').setInputFiles(file('2024-01-02,10,11,9,10,100\n2024-01-03,10,12,10,11,100\n'));
+  await form.getByRole('button', { name: 'Import' }).click();
+  await form.getByText('Stored 2 bars of UICSV').waitFor();
+  await page.locator('tbody tr').filter({ has: page.locator('td:first-child', { hasText: /^UICSV$/ }) }).waitFor();
 });
 
 test('variable lists are created with upper-cased tickers and bad values named by index', async () => {
