@@ -1,9 +1,12 @@
 /* bench_backtest.c — how fast one backtest and a batch of backtests run on the sample ETF data:
  * one run cold (computing its indicator series) and warm (from the cache), then 1,000 runs on
- * every core sharing one market and cache. Usage: bench_backtest [SHARED_DIR] (default
+ * every core sharing one market and cache; and the first runs of the sample batch templates in
+ * run order, as a job's workers make them, with and without the job memo. Usage:
+ * bench_backtest [SHARED_DIR [templates]] ("templates": only the latter; SHARED_DIR default
  * $LEVER_SHARED, else /work/shared; reads the CSV files of data/etf and data/strategies). */
 #include <dirent.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +15,9 @@
 
 #include "cli/files.h"
 #include "core/backtest.h"
+#include "core/backtest_memo.h"
 #include "core/bars_csv.h"
+#include "core/batch.h"
 
 #define BATCH_RUNS 1000
 
@@ -163,6 +168,126 @@ static void bench_strategy(const char *path, const struct lv_market *market, int
     lv_strategy_free(strategy);
 }
 
+/* ---- Batch templates: runs in order, with and without the job memo ------------------------ */
+
+struct template_batch {
+    const struct lv_strategy_template *template;
+    const struct lv_batch_vars *vars;
+    struct lv_backtest_memo *memo; /* NULL: each run on its own */
+    const struct lv_market *market;
+    struct lv_series_cache *cache;
+    const struct lv_backtest_options *options;
+    long next, end; /* runs [next, end), taken in order by the threads */
+    pthread_mutex_t lock;
+};
+
+/* Takes the next run, as a job's workers take chunks in order; -1 when none is left. */
+static long take_run(struct template_batch *b)
+{
+    pthread_mutex_lock(&b->lock);
+    long run = b->next < b->end ? b->next++ : -1;
+    pthread_mutex_unlock(&b->lock);
+    return run;
+}
+
+static void *template_thread(void *arg)
+{
+    struct template_batch *b = arg;
+    struct lv_backtest_workspace *ws = lv_backtest_workspace_new();
+    struct lv_backtest_result result = {0};
+    struct lv_strategy *strategy = NULL;
+    struct lv_error err;
+    for (long run; (run = take_run(b)) >= 0;) {
+        int idx[LV_BATCH_MAX_VARS];
+        const char *values[LV_BATCH_MAX_VARS];
+        lv_batch_decode(b->vars, run, idx);
+        for (int k = 0; k < b->vars->n; k++)
+            values[k] = b->vars->vars[k].values[idx[k]];
+        struct lv_problems problems = {0};
+        if (lv_strategy_template_bind(b->template, values, &strategy, &problems) != 0)
+            die("bind", problems.count ? problems.items[0].message : "out of memory");
+        lv_problems_free(&problems);
+        if (lv_backtest_run_memo(strategy, values, b->memo, b->market, b->cache, b->options, ws,
+                                 &result, &err) != 0)
+            die("batch run", err.message);
+    }
+    lv_strategy_free(strategy);
+    lv_backtest_result_free(&result);
+    lv_backtest_workspace_free(ws);
+    return NULL;
+}
+
+/* Runs [0, n_runs) of the batch on `threads` threads; returns the seconds taken. */
+static double time_template(struct template_batch *b, long n_runs, int threads)
+{
+    pthread_t tid[64];
+    b->next = 0;
+    b->end = n_runs;
+    double t0 = now_ms();
+    for (int t = 0; t < threads; t++)
+        pthread_create(&tid[t], NULL, template_thread, b);
+    for (int t = 0; t < threads; t++)
+        pthread_join(tid[t], NULL);
+    return (now_ms() - t0) / 1e3;
+}
+
+static void bench_template(const char *shared, const char *name, long alone_runs, long memo_runs,
+                           const struct lv_market *market, int threads)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/strategies/%s.json", shared, name);
+    json_t *doc = json_load_file(path, 0, NULL);
+    snprintf(path, sizeof path, "%s/data/strategies/%s-variables.json", shared, name);
+    json_t *file = json_load_file(path, 0, NULL);
+    if (doc == NULL || file == NULL)
+        die(path, "cannot read the batch");
+    struct lv_batch_vars vars = {0};
+    struct lv_problems problems = {0};
+    if (lv_batch_vars_parse(json_object_get(file, "variables"), "/variables", &vars, &problems))
+        die(path, problems.items[0].message);
+    const char *names[LV_BATCH_MAX_VARS];
+    for (int k = 0; k < vars.n; k++)
+        names[k] = vars.vars[k].name;
+    struct lv_strategy_template *template = NULL;
+    if (lv_strategy_template_compile(doc, names, vars.n, &template, NULL, &problems, NULL) != 0)
+        die(name, problems.count ? problems.items[0].message : "invalid");
+    struct lv_backtest_options options;
+    lv_backtest_options_init(&options);
+    lv_backtest_options_read(doc, &options, &problems);
+    lv_problems_free(&problems);
+
+    struct template_batch b = {.template = template,
+                               .vars = &vars,
+                               .market = market,
+                               .cache = lv_series_cache_new(market),
+                               .options = &options};
+    pthread_mutex_init(&b.lock, NULL);
+    time_template(&b, threads, threads); /* warms the series cache */
+    double alone = time_template(&b, alone_runs, threads);
+    int n_values[LV_BATCH_MAX_VARS];
+    for (int k = 0; k < vars.n; k++)
+        n_values[k] = vars.vars[k].n_values;
+    b.memo = lv_backtest_memo_new(template, n_values, 0);
+    double with = time_template(&b, memo_runs, threads);
+    struct lv_backtest_memo_stats stats = {0};
+    if (b.memo != NULL)
+        lv_backtest_memo_stats(b.memo, &stats);
+    printf("%s (batch template, first runs in order, %d threads)\n"
+           "  without memo: %ld runs in %.2f s (%.3f ms/run)\n"
+           "  with memo:    %ld runs in %.2f s (%.3f ms/run); memo %ld entries, %.1f MiB, "
+           "%ld hits, %ld misses\n",
+           name, threads, alone_runs, alone, alone * 1e3 / alone_runs, memo_runs, with,
+           with * 1e3 / memo_runs, stats.entries, stats.bytes / 1048576.0, stats.hits,
+           stats.misses);
+    lv_backtest_memo_free(b.memo);
+    pthread_mutex_destroy(&b.lock);
+    lv_series_cache_free(b.cache);
+    lv_strategy_template_free(template);
+    lv_batch_vars_free(&vars);
+    json_decref(doc);
+    json_decref(file);
+}
+
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : getenv("LEVER_SHARED");
@@ -177,13 +302,16 @@ int main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
     const char *strategies[] = {"complex.json", "sma-switch.json", "momentum-rotation.json"};
-    for (size_t i = 0; i < sizeof strategies / sizeof strategies[0]; i++) {
+    bool templates_only = argc > 2 && strcmp(argv[2], "templates") == 0;
+    for (size_t i = 0; i < sizeof strategies / sizeof strategies[0] && !templates_only; i++) {
         char path[4096];
         if (snprintf(path, sizeof path, "%s/data/strategies/%s", shared, strategies[i]) >=
             (int)sizeof path)
             die(shared, "path too long");
         bench_strategy(path, market, threads);
     }
+    bench_template(shared, "complex-batch", 200, 4000, market, threads);
+    bench_template(shared, "batch-sma-switch", 2000, 2000, market, threads);
     lv_market_free(market);
     return 0;
 }

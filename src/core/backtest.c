@@ -6,6 +6,8 @@
  * an alignment array (cached per symbol) maps grid day k to the symbol's bar at or before it. */
 #include "core/backtest.h"
 
+#include "core/backtest_memo.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +37,11 @@ enum ws_slot {
     WS_SYNTHETIC,
     WS_IND_SCRATCH,
     WS_SYMBOLS,
+    WS_SUBTREES,
+    WS_BASES,
+    WS_TICKER_OF_SYMBOL,
+    WS_FILL_TICKERS,
+    WS_FILL_WEIGHTS,
     WS_N_SLOTS
 };
 
@@ -90,6 +97,7 @@ struct source {
 
 /* A ticker the strategy can hold. */
 struct holding {
+    int symbol; /* market symbol id */
     const struct lv_symbol_bars *bars;
     const int32_t *align;
     const double *returns; /* per grid day, from the shared cache */
@@ -110,6 +118,8 @@ struct run {
     struct lv_backtest_workspace *ws;
     struct lv_backtest_result *out;
     struct lv_error *err;
+    struct lv_backtest_memo *memo; /* NULL: a run on its own */
+    const char *const *values;     /* with a memo: the values the strategy was bound with */
 
     const struct lv_symbol_bars *grid; /* the benchmark's bars */
     int grid_symbol;
@@ -311,6 +321,7 @@ static int prepare_holdings(struct run *run, const struct lv_market *market)
     for (int t = 0; t < run->n_tickers; t++) {
         int symbol = lv_market_find(market, lv_strategy_ticker(run->strategy, t));
         struct holding *h = &run->holdings[t];
+        h->symbol = symbol;
         h->bars = lv_market_bars(market, symbol);
         h->align = lv_series_cache_alignment(run->cache, symbol, run->grid_symbol);
         h->returns = lv_series_cache_returns(run->cache, symbol, run->grid_symbol);
@@ -573,13 +584,101 @@ static int ticker_child_series(struct run *run, int ticker, size_t from, size_t 
     return 0;
 }
 
-/* A non-ticker child's synthetic series: its equity simulated alone from S, starting at 1. */
-static int branch_child_series(struct run *run, int node, size_t s_day, struct lv_bars_view *view)
+/* ---- Sharing with the other runs of a batch (backtest_memo.h) ------------------------------ */
+
+/* What a memo entry is: the kinds of key. */
+enum memo_kind { MEMO_CHILD_EQUITY = 1, MEMO_CHILD_SCORE, MEMO_SUBTREE };
+
+/* Gaps noted while computing an entry, by series key: series ids differ from run to run. */
+struct memo_gaps {
+    long count;
+    lv_day day[GAPS_SHOWN];
+    struct lv_series_key key[GAPS_SHOWN];
+};
+
+/* A branch child's equity simulated alone from S, and the gaps its decisions met. */
+struct equity_entry {
+    struct memo_gaps gaps;
+    size_t n;
+    double equity[]; /* n values */
+};
+
+/* A sort child's score on the grid: n_grid values, the first defined one at `first`; and the
+ * gaps its branch's decisions met. */
+struct score_entry {
+    struct memo_gaps gaps;
+    size_t first;
+    double values[];
+};
+
+static bool same_series_key(const struct lv_series_key *a, const struct lv_series_key *b)
 {
-    size_t n = run->n_grid - s_day;
-    double *equity = ws_get(run->ws, WS_CHILD_EQUITY, n * sizeof(double));
-    if (equity == NULL)
-        return lv_fail(run->err, "out of memory");
+    if (a->kind != b->kind || a->ind != b->ind || !lv_ind_params_equal(&a->params, &b->params))
+        return false;
+    return a->kind == LV_SERIES_INDICATOR ? strcmp(a->ticker, b->ticker) == 0
+                                          : a->sort == b->sort && a->child == b->child;
+}
+
+/* This run's id of a series key (the memo's entries name series by key). */
+static int series_id_of(const struct run *run, const struct lv_series_key *key)
+{
+    for (int id = 0; id < run->n_series; id++)
+        if (same_series_key(lv_strategy_series(run->strategy, id), key))
+            return id;
+    return -1; /* not reached: an entry's subtree is the same in every run using it */
+}
+
+/* Notes gaps met elsewhere as if they had been met here, in order. */
+static void merge_gaps(struct gaps *into, const struct gaps *met)
+{
+    long shown = met->count < GAPS_SHOWN ? met->count : GAPS_SHOWN;
+    for (long i = 0; i < shown; i++)
+        note_gap(into, met->day[i], met->what[i]);
+    into->count += met->count - shown;
+}
+
+/* The same for gaps kept by an entry (by key). */
+static void replay_gaps(struct run *run, struct gaps *into, const struct memo_gaps *met)
+{
+    struct gaps here = {.count = met->count};
+    for (long i = 0; i < met->count && i < GAPS_SHOWN; i++) {
+        here.day[i] = met->day[i];
+        here.what[i] = series_id_of(run, &met->key[i]);
+    }
+    merge_gaps(into, &here);
+}
+
+static void gaps_to_keys(const struct run *run, const struct gaps *g, struct memo_gaps *out)
+{
+    memset(out, 0, sizeof *out);
+    out->count = g->count;
+    for (long i = 0; i < g->count && i < GAPS_SHOWN; i++) {
+        out->day[i] = g->day[i];
+        out->key[i] = *lv_strategy_series(run->strategy, g->what[i]);
+    }
+}
+
+/* Starts the key of an entry about sort child `node`: its footprint's values and the options
+ * a simulation reads. */
+static void child_key(const struct run *run, struct lv_memo_key *key, enum memo_kind kind, int node,
+                      size_t s_day)
+{
+    const struct lv_backtest_options *o = run->options;
+    lv_memo_key_start(key, kind, node);
+    lv_memo_key_add_footprint(run->memo, key, node, run->values);
+    lv_memo_key_add(key, &s_day, sizeof s_day);
+    lv_memo_key_add(key, &run->n_grid, sizeof run->n_grid);
+    lv_memo_key_add(key, &run->grid_symbol, sizeof run->grid_symbol);
+    lv_memo_key_add(key, &o->rebalance, sizeof o->rebalance);
+    lv_memo_key_add(key, &o->threshold, sizeof o->threshold);
+    lv_memo_key_add(key, &o->cost_bps, sizeof o->cost_bps);
+}
+
+/* ---- Sort scores (§5), continued ----------------------------------------------------------- */
+
+/* Simulates a branch child alone from S into `equity`, starting at 1. */
+static void simulate_child(struct run *run, int node, size_t s_day, double *equity)
+{
     struct sim sim = {.root = node,
                       .tickers = run->ticker_ids,
                       .n_tickers = lv_strategy_subtree_tickers(run->strategy, node, run->ticker_ids,
@@ -589,8 +688,140 @@ static int branch_child_series(struct run *run, int node, size_t s_day, struct l
                       .capital = 1,
                       .equity = equity};
     simulate(run, &sim);
+}
+
+/* Simulates a branch child alone and publishes its equity and the gaps it met; leaves the
+ * entry's equity in *view. */
+static int publish_child_equity(struct run *run, struct lv_memo_entry *entry, int node,
+                                size_t s_day, struct lv_bars_view *view)
+{
+    size_t n = run->n_grid - s_day, bytes = sizeof(struct equity_entry) + n * sizeof(double);
+    struct equity_entry *made = malloc(bytes); /* the memo's once published */
+    if (made == NULL) {
+        lv_memo_publish(run->memo, entry, NULL, 0);
+        return lv_fail(run->err, "out of memory");
+    }
+    struct gaps before = run->missing_inputs, met;
+    memset(&run->missing_inputs, 0, sizeof run->missing_inputs);
+    simulate_child(run, node, s_day, made->equity);
+    met = run->missing_inputs;
+    run->missing_inputs = before;
+    merge_gaps(&run->missing_inputs, &met);
+    gaps_to_keys(run, &met, &made->gaps);
+    made->n = n;
+    lv_memo_publish(run->memo, entry, made, bytes);
+    *view = (struct lv_bars_view){.close = made->equity, .n = n};
+    return 0;
+}
+
+/* A non-ticker child's synthetic series: its equity simulated alone from S, starting at 1.
+ * Runs that agree on the child's footprint share it through the memo. */
+static int branch_child_series(struct run *run, int node, size_t s_day, struct lv_bars_view *view)
+{
+    size_t n = run->n_grid - s_day;
+    if (run->memo != NULL) {
+        struct lv_memo_key key;
+        struct lv_memo_entry *entry;
+        const void *found;
+        child_key(run, &key, MEMO_CHILD_EQUITY, node, s_day);
+        enum lv_memo_answer answer = lv_memo_get(run->memo, &key, &entry, &found);
+        if (answer == LV_MEMO_CLAIMED)
+            return publish_child_equity(run, entry, node, s_day, view);
+        if (answer == LV_MEMO_HIT) {
+            const struct equity_entry *shared = found;
+            replay_gaps(run, &run->missing_inputs, &shared->gaps);
+            *view = (struct lv_bars_view){.close = shared->equity, .n = shared->n};
+            return 0;
+        }
+    }
+    double *equity = ws_get(run->ws, WS_CHILD_EQUITY, n * sizeof(double));
+    if (equity == NULL)
+        return lv_fail(run->err, "out of memory");
+    simulate_child(run, node, s_day, equity);
     *view = (struct lv_bars_view){.close = equity, .n = n};
     return 0;
+}
+
+/* Computes child c's score into its source (a workspace column of n_grid values). */
+static int compute_score(struct run *run, const struct lv_sort_info *sort, int c, size_t s_day,
+                         const char *name)
+{
+    int lookback = lv_ind_lookback(sort->ind, &sort->params);
+    /* CUMULATIVE_RETURN without a period measures from the series' first bar: make that S. */
+    bool from_s = sort->ind == LV_IND_CUMULATIVE_RETURN && sort->params.v[0] == 0;
+    int ticker = lv_strategy_node_ticker(run->strategy, sort->child_nodes[c]);
+    size_t from = ticker >= 0 && !from_s ? run->holdings[ticker].first : s_day;
+    struct lv_bars_view view;
+    int rc = ticker >= 0 ? ticker_child_series(run, ticker, from, s_day,
+                                               lv_ind_spec(sort->ind)->input, &view)
+                         : branch_child_series(run, sort->child_nodes[c], s_day, &view);
+    if (rc != 0)
+        return rc;
+    struct source *src = &run->sources[sort->score_series[c]];
+    double *score = (double *)src->values;
+    double *scratch = NULL;
+    size_t scratch_n = lv_ind_scratch_size(sort->ind, view.n);
+    if (scratch_n > 0) {
+        scratch = ws_get(run->ws, WS_IND_SCRATCH, scratch_n * sizeof(double));
+        if (scratch == NULL)
+            return lv_fail(run->err, "out of memory");
+    }
+    struct lv_error why;
+    if (lv_ind_compute(sort->ind, &sort->params, &view, score + from, scratch, &why) != 0)
+        return lv_fail(run->err, "%s: %s", name, why.message);
+    /* Scores exist from S + lookback, whatever the child's own history allows. */
+    size_t defined_from = s_day + (size_t)lookback;
+    for (size_t k = 0; k < defined_from && k < run->n_grid; k++)
+        score[k] = NAN;
+    src->first = run->n_grid;
+    for (size_t k = defined_from; k < run->n_grid; k++) {
+        if (!isnan(score[k])) {
+            src->first = k;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* Child c's score: from the memo when another run computed it (its key adds the sort's
+ * indicator to the child's), else computed here and shared. */
+static int resolve_child(struct run *run, const struct lv_sort_info *sort, int c, size_t s_day,
+                         const char *name)
+{
+    struct source *src = &run->sources[sort->score_series[c]];
+    if (run->memo == NULL)
+        return compute_score(run, sort, c, s_day, name);
+    struct lv_memo_key key;
+    struct lv_memo_entry *entry;
+    const void *found;
+    child_key(run, &key, MEMO_CHILD_SCORE, sort->child_nodes[c], s_day);
+    lv_memo_key_add(&key, &sort->ind, sizeof sort->ind);
+    lv_memo_key_add(&key, &sort->params, sizeof sort->params);
+    enum lv_memo_answer answer = lv_memo_get(run->memo, &key, &entry, &found);
+    if (answer == LV_MEMO_HIT) {
+        const struct score_entry *shared = found;
+        replay_gaps(run, &run->missing_inputs, &shared->gaps);
+        src->values = run->columns[sort->score_series[c]] = shared->values;
+        src->first = shared->first;
+        return 0;
+    }
+    if (answer != LV_MEMO_CLAIMED)
+        return compute_score(run, sort, c, s_day, name);
+    struct gaps before = run->missing_inputs, met;
+    memset(&run->missing_inputs, 0, sizeof run->missing_inputs);
+    int rc = compute_score(run, sort, c, s_day, name);
+    met = run->missing_inputs;
+    run->missing_inputs = before;
+    merge_gaps(&run->missing_inputs, &met);
+    size_t bytes = sizeof(struct score_entry) + run->n_grid * sizeof(double);
+    struct score_entry *made = rc == 0 ? malloc(bytes) : NULL; /* the memo's once published */
+    if (made != NULL) {
+        gaps_to_keys(run, &met, &made->gaps);
+        made->first = src->first;
+        memcpy(made->values, src->values, run->n_grid * sizeof(double));
+    }
+    lv_memo_publish(run->memo, entry, made, bytes);
+    return rc;
 }
 
 /* Computes the scores of one sort's children (its inner sorts are already resolved). */
@@ -606,43 +837,219 @@ static int resolve_sort(struct run *run, const struct lv_sort_info *sort)
     describe_sort(run, sort, name, sizeof name, &len);
     if (s_day + 1 >= run->n_grid)
         return lv_fail(run->err, "%s: its children have no common start before the end", name);
-    int lookback = lv_ind_lookback(sort->ind, &sort->params);
-    /* CUMULATIVE_RETURN without a period measures from the series' first bar: make that S. */
-    bool from_s = sort->ind == LV_IND_CUMULATIVE_RETURN && sort->params.v[0] == 0;
+    for (int c = 0; c < sort->n_children; c++)
+        if (resolve_child(run, sort, c, s_day, name) != 0)
+            return -1;
+    return 0;
+}
 
-    for (int c = 0; c < sort->n_children; c++) {
-        int ticker = lv_strategy_node_ticker(run->strategy, sort->child_nodes[c]);
-        size_t from = ticker >= 0 && !from_s ? run->holdings[ticker].first : s_day;
-        struct lv_bars_view view;
-        int rc = ticker >= 0 ? ticker_child_series(run, ticker, from, s_day,
-                                                   lv_ind_spec(sort->ind)->input, &view)
-                             : branch_child_series(run, sort->child_nodes[c], s_day, &view);
-        if (rc != 0)
-            return rc;
-        struct source *src = &run->sources[sort->score_series[c]];
-        double *score = (double *)src->values;
-        double *scratch = NULL;
-        size_t scratch_n = lv_ind_scratch_size(sort->ind, view.n);
-        if (scratch_n > 0) {
-            scratch = ws_get(run->ws, WS_IND_SCRATCH, scratch_n * sizeof(double));
-            if (scratch == NULL)
-                return lv_fail(run->err, "out of memory");
-        }
-        struct lv_error why;
-        if (lv_ind_compute(sort->ind, &sort->params, &view, score + from, scratch, &why) != 0)
-            return lv_fail(run->err, "%s: %s", name, why.message);
-        /* Scores exist from S + lookback, whatever the child's own history allows. */
-        size_t defined_from = s_day + (size_t)lookback;
-        for (size_t k = 0; k < defined_from && k < run->n_grid; k++)
-            score[k] = NAN;
-        src->first = run->n_grid;
-        for (size_t k = defined_from; k < run->n_grid; k++) {
-            if (!isnan(score[k])) {
-                src->first = k;
-                break;
-            }
+/* ---- Subtrees' daily outcomes shared by the runs of a batch -------------------------------- */
+
+/* The payload of a MEMO_SUBTREE entry: the outcome record and its arrays, in one block. */
+struct subtree_entry {
+    struct lv_subtree_days days;
+    /* then: pos_off, pos_code, n_missing, first_missing (int32), pos_weight, unallocated
+     * (double), missing_keys */
+};
+
+/* Rounds up to a multiple of 8, so that doubles and keys after int32 arrays stay aligned. */
+static size_t align8(size_t bytes)
+{
+    return (bytes + 7) & ~(size_t)7;
+}
+
+/* What the fill of one entry collects, day by day (workspace buffers). */
+struct subtree_fill {
+    int32_t *pos_off, *n_missing, *first_missing;
+    double *unallocated;
+    int32_t *pos_code;
+    double *pos_weight;
+    size_t n_pos, cap_pos;
+    int missing_ids[GAPS_SHOWN * 4]; /* series of the keys, by key index */
+    int n_keys;
+};
+
+/* The index of series `id` among the fill's missing keys (added when new); -1 when full. */
+static int32_t missing_key_index(struct subtree_fill *fill, int id)
+{
+    for (int i = 0; i < fill->n_keys; i++)
+        if (fill->missing_ids[i] == id)
+            return i;
+    int cap = (int)(sizeof fill->missing_ids / sizeof fill->missing_ids[0]);
+    if (fill->n_keys == cap)
+        return -1;
+    fill->missing_ids[fill->n_keys] = id;
+    return fill->n_keys++;
+}
+
+/* Packs a fill into one block (the entry's payload); NULL when out of memory. */
+static struct subtree_entry *pack_subtree(const struct run *run, const struct subtree_fill *fill,
+                                          int node, double base, size_t from, size_t n_days,
+                                          size_t *bytes)
+{
+    size_t off_pos_off = align8(sizeof(struct subtree_entry));
+    size_t off_code = off_pos_off + (n_days + 1) * sizeof(int32_t);
+    size_t off_missing = off_code + fill->n_pos * sizeof(int32_t);
+    size_t off_first = off_missing + n_days * sizeof(int32_t);
+    size_t off_weight = align8(off_first + n_days * sizeof(int32_t));
+    size_t off_unallocated = off_weight + fill->n_pos * sizeof(double);
+    size_t off_keys = align8(off_unallocated + n_days * sizeof(double));
+    *bytes = off_keys + (size_t)fill->n_keys * sizeof(struct lv_series_key);
+    unsigned char *block = malloc(*bytes); /* the memo's once published */
+    if (block == NULL)
+        return NULL;
+    struct subtree_entry *entry = (struct subtree_entry *)block;
+    struct lv_series_key *keys = (struct lv_series_key *)(block + off_keys);
+    for (int i = 0; i < fill->n_keys; i++)
+        keys[i] = *lv_strategy_series(run->strategy, fill->missing_ids[i]);
+    memcpy(block + off_pos_off, fill->pos_off, (n_days + 1) * sizeof(int32_t));
+    memcpy(block + off_code, fill->pos_code, fill->n_pos * sizeof(int32_t));
+    memcpy(block + off_missing, fill->n_missing, n_days * sizeof(int32_t));
+    memcpy(block + off_first, fill->first_missing, n_days * sizeof(int32_t));
+    memcpy(block + off_weight, fill->pos_weight, fill->n_pos * sizeof(double));
+    memcpy(block + off_unallocated, fill->unallocated, n_days * sizeof(double));
+    entry->days = (struct lv_subtree_days){.node = node,
+                                           .base = base,
+                                           .from = from,
+                                           .n_days = n_days,
+                                           .pos_off = (const int32_t *)(block + off_pos_off),
+                                           .pos_code = (const int32_t *)(block + off_code),
+                                           .pos_weight = (const double *)(block + off_weight),
+                                           .unallocated = (const double *)(block + off_unallocated),
+                                           .n_missing = (const int32_t *)(block + off_missing),
+                                           .first_missing = (const int32_t *)(block + off_first),
+                                           .missing_keys = keys};
+    return entry;
+}
+
+/* Makes room for `more` positions in the fill; false when out of memory. */
+static bool fill_room(struct subtree_fill *fill, size_t more)
+{
+    if (fill->n_pos + more <= fill->cap_pos)
+        return true;
+    size_t cap = (fill->n_pos + more) * 2;
+    int32_t *code = realloc(fill->pos_code, cap * sizeof *code);
+    if (code == NULL)
+        return false;
+    fill->pos_code = code;
+    double *weight = realloc(fill->pos_weight, cap * sizeof *weight);
+    if (weight == NULL)
+        return false;
+    fill->pos_weight = weight;
+    fill->cap_pos = cap;
+    return true;
+}
+
+static void fill_free(struct subtree_fill *fill)
+{
+    free(fill->pos_off);
+    free(fill->n_missing);
+    free(fill->first_missing);
+    free(fill->unallocated);
+    free(fill->pos_code);
+    free(fill->pos_weight);
+}
+
+/* Walks `node` alone with `base` on each decision day [from, n_grid − 1) and packs what it
+ * writes (tickers as market symbol ids), returns and counts. NULL when out of memory or when
+ * a day names more distinct missing series than an entry keeps. */
+static struct subtree_entry *record_subtree(struct run *run, int node, double base, size_t from,
+                                            size_t *bytes)
+{
+    size_t n_days = run->n_grid - 1 - from;
+    int cap = lv_strategy_n_nodes(run->strategy);
+    int *tickers = ws_get(run->ws, WS_FILL_TICKERS, (size_t)cap * sizeof(int));
+    double *weights = ws_get(run->ws, WS_FILL_WEIGHTS, (size_t)cap * sizeof(double));
+    struct subtree_fill fill = {.pos_off = malloc((n_days + 1) * sizeof(int32_t)),
+                                .n_missing = malloc((n_days + 1) * sizeof(int32_t)),
+                                .first_missing = malloc((n_days + 1) * sizeof(int32_t)),
+                                .unallocated = malloc((n_days + 1) * sizeof(double))};
+    struct subtree_entry *entry = NULL;
+    bool ok = tickers && weights && fill.pos_off && fill.n_missing && fill.first_missing &&
+              fill.unallocated;
+    for (size_t d = 0; ok && d < n_days; d++) {
+        struct lv_eval_report report;
+        int n = lv_evaluate_subtree(run->evaluator, node, base, run->columns, from + d, tickers,
+                                    weights, &fill.unallocated[d], &report);
+        fill.pos_off[d] = (int32_t)fill.n_pos;
+        fill.n_missing[d] = report.n_missing;
+        fill.first_missing[d] =
+            report.n_missing > 0 ? missing_key_index(&fill, report.first_missing) : -1;
+        ok = fill_room(&fill, (size_t)n) && (report.n_missing == 0 || fill.first_missing[d] >= 0);
+        for (int i = 0; ok && i < n; i++) {
+            fill.pos_code[fill.n_pos] = run->holdings[tickers[i]].symbol;
+            fill.pos_weight[fill.n_pos++] = weights[i];
         }
     }
+    if (ok) {
+        fill.pos_off[n_days] = (int32_t)fill.n_pos;
+        entry = pack_subtree(run, &fill, node, base, from, n_days, bytes);
+    }
+    fill_free(&fill);
+    return entry;
+}
+
+/* The recorded outcome of `node` for this run's values and base: from the memo, or recorded
+ * now and shared. NULL when the memo keeps none (the walk then descends as usual). */
+static const struct lv_subtree_days *shared_subtree(struct run *run, int node, double base)
+{
+    int series, ticker;
+    size_t from = latest_input(run, node, &series, &ticker);
+    if (from + 1 >= run->n_grid)
+        return NULL;
+    struct lv_memo_key key;
+    struct lv_memo_entry *slot;
+    const void *found;
+    lv_memo_key_start(&key, MEMO_SUBTREE, node);
+    lv_memo_key_add_footprint(run->memo, &key, node, run->values);
+    lv_memo_key_add(&key, &base, sizeof base);
+    lv_memo_key_add(&key, &from, sizeof from);
+    lv_memo_key_add(&key, &run->n_grid, sizeof run->n_grid);
+    lv_memo_key_add(&key, &run->grid_symbol, sizeof run->grid_symbol);
+    enum lv_memo_answer answer = lv_memo_get(run->memo, &key, &slot, &found);
+    if (answer == LV_MEMO_HIT)
+        return &((const struct subtree_entry *)found)->days;
+    if (answer == LV_MEMO_REFUSED)
+        return NULL;
+    size_t bytes = 0;
+    struct subtree_entry *made = record_subtree(run, node, base, from, &bytes);
+    lv_memo_publish(run->memo, slot, made, bytes);
+    return made != NULL ? &made->days : NULL;
+}
+
+/* Gives the main loop's evaluator the recorded outcomes of the largest subtrees that few
+ * value combinations reach and that the walk always reaches with the same base. */
+static int use_shared_subtrees(struct run *run, const struct lv_market *market)
+{
+    int n_nodes = lv_strategy_n_nodes(run->strategy), n_symbols = lv_market_n_symbols(market);
+    const struct lv_subtree_days **by_node =
+        ws_get(run->ws, WS_SUBTREES, (size_t)n_nodes * sizeof *by_node);
+    double *base = ws_get(run->ws, WS_BASES, (size_t)n_nodes * sizeof *base);
+    int *ticker_of_symbol = ws_get(run->ws, WS_TICKER_OF_SYMBOL, (size_t)n_symbols * sizeof(int));
+    if (by_node == NULL || base == NULL || ticker_of_symbol == NULL)
+        return lv_fail(run->err, "out of memory");
+    for (int i = 0; i < n_symbols; i++)
+        ticker_of_symbol[i] = -1;
+    for (int t = 0; t < run->n_tickers; t++)
+        ticker_of_symbol[run->holdings[t].symbol] = t;
+    lv_evaluator_fixed_bases(run->evaluator, base);
+    bool any = false;
+    for (int i = 0; i < n_nodes;) {
+        by_node[i] = NULL;
+        bool whole = lv_memo_subtree_shareable(run->memo, i);
+        if (whole && lv_strategy_node_ticker(run->strategy, i) < 0 && isfinite(base[i]))
+            by_node[i] = shared_subtree(run, i, base[i]);
+        if (!whole) {
+            i++;
+            continue;
+        }
+        any |= by_node[i] != NULL;
+        for (int j = i + 1; j < lv_strategy_node_end(run->strategy, i); j++)
+            by_node[j] = NULL;
+        i = lv_strategy_node_end(run->strategy, i);
+    }
+    if (any)
+        lv_evaluator_use_subtrees(run->evaluator, by_node, ticker_of_symbol);
     return 0;
 }
 
@@ -840,7 +1247,7 @@ static int prepare(struct run *run, const struct lv_market *market)
 }
 
 /* The main loop over the window, its curves, metrics and warnings. */
-static int simulate_window(struct run *run)
+static int simulate_window(struct run *run, const struct lv_market *market)
 {
     struct lv_backtest_result *out = run->out;
     size_t first = 0;
@@ -859,7 +1266,10 @@ static int simulate_window(struct run *run)
                       .capital = run->options->initial_capital,
                       .equity = equity,
                       .record = true};
+    if (run->memo != NULL && use_shared_subtrees(run, market) != 0)
+        return -1;
     simulate(run, &sim);
+    lv_evaluator_use_subtrees(run->evaluator, NULL, NULL);
     out->window_start = out->days[0];
     out->window_end = out->days[n - 1];
 
@@ -878,10 +1288,11 @@ static int simulate_window(struct run *run)
     return 0;
 }
 
-int lv_backtest_run(const struct lv_strategy *strategy, const struct lv_market *market,
-                    struct lv_series_cache *cache, const struct lv_backtest_options *options,
-                    struct lv_backtest_workspace *ws, struct lv_backtest_result *result,
-                    struct lv_error *err)
+int lv_backtest_run_memo(const struct lv_strategy *strategy, const char *const *values,
+                         struct lv_backtest_memo *memo, const struct lv_market *market,
+                         struct lv_series_cache *cache, const struct lv_backtest_options *options,
+                         struct lv_backtest_workspace *ws, struct lv_backtest_result *result,
+                         struct lv_error *err)
 {
     double started = now_ms();
     reset_result(result);
@@ -891,16 +1302,26 @@ int lv_backtest_run(const struct lv_strategy *strategy, const struct lv_market *
                       .ws = ws,
                       .out = result,
                       .err = err,
+                      .memo = values != NULL ? memo : NULL,
+                      .values = values,
                       .n_series = lv_strategy_n_series(strategy),
                       .n_tickers = lv_strategy_n_tickers(strategy),
                       .gates_from = SIZE_MAX};
     int rc = prepare(&run, market);
     double prepared = now_ms();
     if (rc == 0)
-        rc = simulate_window(&run);
+        rc = simulate_window(&run, market);
     double finished = now_ms();
     result->timing.indicators_ms = prepared - started;
     result->timing.simulate_ms = finished - prepared;
     result->timing.total_ms = finished - started;
     return rc;
+}
+
+int lv_backtest_run(const struct lv_strategy *strategy, const struct lv_market *market,
+                    struct lv_series_cache *cache, const struct lv_backtest_options *options,
+                    struct lv_backtest_workspace *ws, struct lv_backtest_result *result,
+                    struct lv_error *err)
+{
+    return lv_backtest_run_memo(strategy, NULL, NULL, market, cache, options, ws, result, err);
 }

@@ -124,4 +124,16 @@ int lv_backtest_run(const struct lv_strategy *strategy, const struct lv_market *
                     struct lv_backtest_workspace *ws, struct lv_backtest_result *result,
                     struct lv_error *err);
 
+/* The same for one run of a batch: `strategy` is `memo`'s template bound with `values`
+ * (values[k] = text of variable k), and what this run shares with the job's other runs (sort
+ * children's series and scores, subtrees' daily outcomes: backtest_memo.h) is taken from
+ * `memo` or computed once and left there. The result is exactly lv_backtest_run's. `memo`
+ * (or `values`) NULL: lv_backtest_run. */
+struct lv_backtest_memo;
+int lv_backtest_run_memo(const struct lv_strategy *strategy, const char *const *values,
+                         struct lv_backtest_memo *memo, const struct lv_market *market,
+                         struct lv_series_cache *cache, const struct lv_backtest_options *options,
+                         struct lv_backtest_workspace *ws, struct lv_backtest_result *result,
+                         struct lv_error *err);
+
 #endif

@@ -5,6 +5,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core/indicators.h"
 #include "core/problems.h"
@@ -70,6 +72,9 @@ const struct lv_sort_info *lv_strategy_sort(const struct lv_strategy *s, int ind
  * after it up to its last descendant; the first top-level element is node 0. */
 int lv_strategy_n_nodes(const struct lv_strategy *s);
 
+/* One past the last node of `node`'s subtree. */
+int lv_strategy_node_end(const struct lv_strategy *s, int node);
+
 /* If `node` is a ticker element, its ticker id; otherwise -1. */
 int lv_strategy_node_ticker(const struct lv_strategy *s, int node);
 
@@ -124,6 +129,50 @@ int lv_evaluator_bind(struct lv_evaluator *ev, const struct lv_strategy *s);
  * as without a table). */
 int lv_evaluator_prepare_gates(struct lv_evaluator *ev, const double *const *cols, size_t from,
                                size_t end);
+
+/* ---- Reusing subtree outcomes (a batch's memo) --------------------------------------------
+ *
+ * In a batch most subtrees are the same in every run, and the walk of such a subtree on a
+ * given day, reached with a given base, always writes the same positions and returns the same
+ * unallocated amount. A batch memo records that outcome once per day (lv_evaluate_subtree) and
+ * hands it to the evaluators of later runs (lv_evaluator_use_subtrees), whose walk then copies
+ * it instead of descending: the same numbers in the same order, so results are bit-identical. */
+
+/* One subtree's outcome on days [from, from + n_days), for one base. Tickers are given by a
+ * code of the recorder's choosing (a market symbol id), translated for each run. */
+struct lv_subtree_days {
+    int node;
+    double base; /* used only when the walk reaches the node with exactly this base */
+    size_t from, n_days;
+    const int32_t *pos_off;       /* n_days + 1: day d's positions are [pos_off[d], pos_off[d+1]) */
+    const int32_t *pos_code;      /* per position: its ticker's code */
+    const double *pos_weight;     /* per position */
+    const double *unallocated;    /* per day: what the node returned */
+    const int32_t *n_missing;     /* per day: missing reads counted under the node */
+    const int32_t *first_missing; /* per day: index into missing_keys of the first, or -1 */
+    const struct lv_series_key *missing_keys;
+};
+
+/* Lets the walk use recorded outcomes: by_node[i] (n_nodes entries; NULL = none) for node i,
+ * ticker_of_code[c] the run's ticker id of code c. Both borrowed until the next call, which
+ * may pass NULL to stop, or lv_evaluator_bind (which stops it). Gates under a node with an
+ * outcome are left out of lv_evaluator_prepare_gates tables prepared after this call. */
+void lv_evaluator_use_subtrees(struct lv_evaluator *ev,
+                               const struct lv_subtree_days *const *by_node,
+                               const int *ticker_of_code);
+
+/* The base with which the walk reaches each node (n_nodes entries) whatever the day, assuming
+ * every sort has a single winner; NaN where it varies (under a scale) or is never reached. */
+void lv_evaluator_fixed_bases(const struct lv_evaluator *ev, double *base);
+
+/* The walk of `node` alone on one day, as lv_evaluate_day's walk does when it reaches the node
+ * with `base`: writes the positions in order into tickers/weights (one per ticker element
+ * under the node at most: lv_strategy_n_nodes() entries suffice), what it returns into
+ * *unallocated, and its missing reads into report. Returns the number of positions. Recorded
+ * outcomes are not used. */
+int lv_evaluate_subtree(struct lv_evaluator *ev, int node, double base, const double *const *cols,
+                        size_t day, int *tickers, double *weights, double *unallocated,
+                        struct lv_eval_report *report);
 
 /* Allocates an lv_alloc with the right capacity for s (free with lv_alloc_free). */
 int lv_alloc_init(struct lv_alloc *alloc, const struct lv_strategy *s);
@@ -180,5 +229,24 @@ bool lv_strategy_template_needs_json(const struct lv_strategy_template *t);
  * problems and *out freed and NULL. Weight-sum warnings are not produced. */
 int lv_strategy_template_bind(const struct lv_strategy_template *t, const char *const *values,
                               struct lv_strategy **out, struct lv_problems *problems);
+
+/* ---- Variable footprints (for reusing work across the runs of a batch) ------------------
+ *
+ * Nodes of a bound strategy keep their template's numbering (unless the template needs
+ * JSON), so "node i" means the same element in every run. A node's footprint is the set of
+ * variables read anywhere in its subtree: its weight, thresholds, ranges, counts, tickers
+ * and indicator parameters, and those of every node below it. Two runs whose values agree on
+ * a node's footprint have identical subtrees there (same structure, same series keys, same
+ * held tickers), whatever their other values. */
+
+/* Nodes of the template's documents (every bound strategy has as many). */
+int lv_strategy_template_n_nodes(const struct lv_strategy_template *t);
+
+/* The footprint of `node` (LV_ROOT: every variable read under "elements"): the indices of
+ * the variables (into the template's names), ascending. Writes at most `cap` and returns how
+ * many there are, or -1 when the template binds through JSON (footprints are then unknown:
+ * node numbers may change from run to run). */
+int lv_strategy_template_node_vars(const struct lv_strategy_template *t, int node, int *vars,
+                                   int cap);
 
 #endif

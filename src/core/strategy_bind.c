@@ -680,3 +680,81 @@ int lv_strategy_template_bind(const struct lv_strategy_template *t, const char *
     }
     return 0;
 }
+
+/* ---- Variable footprints ----------------------------------------------------------------- */
+
+int lv_strategy_template_n_nodes(const struct lv_strategy_template *t)
+{
+    return t->base.n_nodes;
+}
+
+/* The gate whose conditions include condition `cond`, or -1. */
+static int gate_of_condition(const struct lv_strategy *base, int cond)
+{
+    for (int i = 0; i < base->n_nodes; i++) {
+        const struct lv_node *node = &base->nodes[i];
+        if (node->kind == LV_NODE_GATE && cond >= node->cond_off &&
+            cond < node->cond_off + node->n_conds)
+            return i;
+    }
+    return -1;
+}
+
+/* The ticker element of held-ticker occurrence `held` (in the template, one per element). */
+static int node_of_held(const struct lv_strategy *base, int held)
+{
+    for (int i = 0; i < base->n_nodes; i++)
+        if (base->nodes[i].kind == LV_NODE_TICKER && base->nodes[i].ticker == held)
+            return i;
+    return -1;
+}
+
+/* Does slot `slot` write into a node of [first, end)? A series occurrence belongs to the
+ * nodes that read it (in the template each occurrence has its own series id). */
+static bool slot_in_nodes(const struct lv_strategy *base, const struct lv_slot *slot, int first,
+                          int end)
+{
+    int node = -1;
+    switch (slot->owner) {
+    case LV_OWNER_NODE:
+    case LV_OWNER_SORT:
+        node = slot->target;
+        break;
+    case LV_OWNER_COND:
+        node = gate_of_condition(base, slot->target);
+        break;
+    case LV_OWNER_HELD:
+        node = node_of_held(base, slot->target);
+        break;
+    case LV_OWNER_SERIES: {
+        const struct lv_readers *readers = &base->series_readers;
+        for (int r = readers->start[slot->target]; r < readers->start[slot->target + 1]; r++)
+            if (readers->node[r] >= first && readers->node[r] < end)
+                return true;
+        return false;
+    }
+    case LV_OWNER_PENDING:
+    case LV_OWNER_DOC:
+        return false;
+    }
+    return node >= first && node < end;
+}
+
+int lv_strategy_template_node_vars(const struct lv_strategy_template *t, int node, int *vars,
+                                   int cap)
+{
+    if (t->needs_json)
+        return -1;
+    const struct lv_strategy *base = &t->base;
+    int first = node == LV_ROOT ? 0 : node;
+    int end = node == LV_ROOT ? base->n_nodes : base->nodes[node].end;
+    int n = 0;
+    for (int var = 0; var < t->n_names; var++) {
+        bool read = false;
+        for (int i = 0; i < t->n_slots && !read; i++)
+            read = t->slots[i].var == var && slot_in_nodes(base, &t->slots[i], first, end);
+        if (read && n++ < cap)
+            vars[n - 1] = var;
+    }
+    return n;
+}

@@ -68,10 +68,15 @@ struct lv_evaluator {
     size_t gates_from, gates_days;
     const unsigned char *gates_today; /* during a walk that uses the table: the day's column */
     size_t cap_gate_table;
+    int *gate_row; /* per gate number: its row in the table, or -1 when not tabled */
+
+    /* Recorded outcomes (lv_evaluator_use_subtrees), borrowed; NULL when none. */
+    const struct lv_subtree_days *const *subtrees;
+    const int *ticker_of_code;
 
     /* Capacities of the arrays above, so that binding another strategy reuses them. */
     int cap_positions, cap_ranks, cap_rank_off, cap_slot, cap_share, cap_placeless, cap_value_cols,
-        cap_gate_index;
+        cap_gate_index, cap_gate_row;
 };
 
 /* ---- Binding: the shares that do not depend on the day ------------------------------------- */
@@ -158,10 +163,14 @@ int lv_evaluator_bind(struct lv_evaluator *ev, const struct lv_strategy *s)
         lv_grow((void **)&ev->value_cols, &ev->cap_value_cols, s->n_series + 1,
                 sizeof *ev->value_cols) != 0 ||
         lv_grow((void **)&ev->gate_index, &ev->cap_gate_index, s->n_nodes + 1,
-                sizeof *ev->gate_index) != 0)
+                sizeof *ev->gate_index) != 0 ||
+        lv_grow((void **)&ev->gate_row, &ev->cap_gate_row, s->n_nodes + 1, sizeof *ev->gate_row) !=
+            0)
         return -1;
     ev->s = s;
     ev->gates_cols = NULL; /* a table belongs to one strategy */
+    ev->subtrees = NULL;   /* so do recorded outcomes */
+    ev->ticker_of_code = NULL;
     ev->n_gates = 0;
     for (int i = 0; i < s->n_nodes; i++)
         ev->gate_index[i] = s->nodes[i].kind == LV_NODE_GATE ? ev->n_gates++ : -1;
@@ -201,6 +210,7 @@ void lv_evaluator_free(struct lv_evaluator *ev)
     free(ev->value_cols);
     free(ev->gate_index);
     free(ev->gate_table);
+    free(ev->gate_row);
     free(ev);
 }
 
@@ -249,6 +259,21 @@ static inline double redistribute(struct lv_evaluator *ev, int first, double una
 }
 
 static double eval_node(struct lv_evaluator *ev, int id, double base);
+
+/* The id of the series with this key in `s` (recorded outcomes name series by key: ids differ
+ * from run to run). A linear search, made only for a day's first missing read. */
+static int series_of_key(const struct lv_strategy *s, const struct lv_series_key *key)
+{
+    for (int id = 0; id < s->n_series; id++) {
+        const struct lv_series_key *k = &s->series[id];
+        if (k->kind == key->kind && k->ind == key->ind &&
+            lv_ind_params_equal(&k->params, &key->params) &&
+            (k->kind == LV_SERIES_INDICATOR ? strcmp(k->ticker, key->ticker) == 0
+                                            : k->sort == key->sort && k->child == key->child))
+            return id;
+    }
+    return -1;
+}
 
 /* Evaluates child group `group` of node `id` sharing `amount` by the bound shares, then
  * applies the local rule. An empty or placeless group leaves the whole amount unallocated. */
@@ -336,9 +361,10 @@ static double eval_gate_reading(struct lv_evaluator *ev, int id, double base)
  * missing reads are counted exactly as without a table. */
 static double eval_gate(struct lv_evaluator *ev, int id, double base)
 {
-    if (ev->gates_today == NULL)
+    int row = ev->gates_today != NULL ? ev->gate_row[ev->gate_index[id]] : -1;
+    if (row < 0)
         return eval_gate_reading(ev, id, base);
-    unsigned char outcome = ev->gates_today[(size_t)ev->gate_index[id] * ev->gates_days];
+    unsigned char outcome = ev->gates_today[(size_t)row * ev->gates_days];
     if (outcome == GATE_MISSING)
         return eval_gate_reading(ev, id, base);
     return eval_group(ev, id, outcome == GATE_THEN ? 0 : 1, base);
@@ -447,11 +473,34 @@ static double eval_sort(struct lv_evaluator *ev, int id, double base)
     return redistribute(ev, first, unallocated);
 }
 
+/* Copies node id's recorded outcome of the day, when there is one for this base and day:
+ * exactly what descending would write and count. */
+static bool replay_subtree(struct lv_evaluator *ev, int id, double base, double *unallocated)
+{
+    const struct lv_subtree_days *rec = ev->subtrees[id];
+    if (rec == NULL || rec->base != base || ev->day - rec->from >= rec->n_days)
+        return false;
+    size_t d = ev->day - rec->from;
+    for (int32_t i = rec->pos_off[d]; i < rec->pos_off[d + 1]; i++)
+        ev->positions[ev->n_positions++] =
+            (struct position){ev->ticker_of_code[rec->pos_code[i]], rec->pos_weight[i]};
+    if (rec->n_missing[d] > 0) {
+        if (ev->n_missing == 0)
+            ev->first_missing = series_of_key(ev->s, &rec->missing_keys[rec->first_missing[d]]);
+        ev->n_missing += rec->n_missing[d];
+    }
+    *unallocated = rec->unallocated[d];
+    return true;
+}
+
 /* Evaluates node `id` with `base` (a fraction of the portfolio) and returns what it could
  * not place. Recursion depth is bounded by validation (LV_STRATEGY_MAX_DEPTH). */
 static double eval_node(struct lv_evaluator *ev, int id, double base)
 {
     const struct lv_node *node = &ev->s->nodes[id];
+    double unallocated;
+    if (ev->subtrees != NULL && replay_subtree(ev, id, base, &unallocated))
+        return unallocated;
     switch (node->kind) {
     case LV_NODE_TICKER:
         ev->positions[ev->n_positions++] = (struct position){node->ticker, base};
@@ -608,6 +657,27 @@ static void gate_days(const struct lv_strategy *s, const struct lv_node *node,
         row[i] = gate_outcome_at(s, node, cols, from + i);
 }
 
+/* Numbers the table's rows: every gate, but those under a node with a recorded outcome (the
+ * walk does not go there). Returns the number of rows. */
+static int tabled_gates(struct lv_evaluator *ev)
+{
+    const struct lv_strategy *s = ev->s;
+    int n_rows = 0;
+    for (int i = 0; i < s->n_nodes;) {
+        if (ev->subtrees != NULL && ev->subtrees[i] != NULL) {
+            for (int j = i; j < s->nodes[i].end; j++)
+                if (ev->gate_index[j] >= 0)
+                    ev->gate_row[ev->gate_index[j]] = -1;
+            i = s->nodes[i].end;
+            continue;
+        }
+        if (ev->gate_index[i] >= 0)
+            ev->gate_row[ev->gate_index[i]] = n_rows++;
+        i++;
+    }
+    return n_rows;
+}
+
 int lv_evaluator_prepare_gates(struct lv_evaluator *ev, const double *const *cols, size_t from,
                                size_t end)
 {
@@ -615,7 +685,8 @@ int lv_evaluator_prepare_gates(struct lv_evaluator *ev, const double *const *col
     if (end <= from)
         return 0;
     size_t n = end - from;
-    size_t table = (size_t)ev->n_gates * n;
+    int n_rows = tabled_gates(ev);
+    size_t table = (size_t)n_rows * n;
     if (ev->cap_gate_table < table) {
         unsigned char *grown = realloc(ev->gate_table, table);
         if (grown == NULL)
@@ -623,10 +694,11 @@ int lv_evaluator_prepare_gates(struct lv_evaluator *ev, const double *const *col
         ev->gate_table = grown;
         ev->cap_gate_table = table;
     }
-    for (int i = 0; i < ev->s->n_nodes; i++)
-        if (ev->gate_index[i] >= 0)
-            gate_days(ev->s, &ev->s->nodes[i], cols, from, n,
-                      ev->gate_table + (size_t)ev->gate_index[i] * n);
+    for (int i = 0; i < ev->s->n_nodes; i++) {
+        int row = ev->gate_index[i] >= 0 ? ev->gate_row[ev->gate_index[i]] : -1;
+        if (row >= 0)
+            gate_days(ev->s, &ev->s->nodes[i], cols, from, n, ev->gate_table + (size_t)row * n);
+    }
     ev->gates_cols = cols;
     ev->gates_from = from;
     ev->gates_days = n;
@@ -662,4 +734,89 @@ void lv_evaluate(struct lv_evaluator *ev, int root, const double *values, struct
     for (int id = 0; id < ev->s->n_series; id++)
         ev->value_cols[id] = values + id;
     lv_evaluate_day(ev, root, ev->value_cols, 0, out, report);
+}
+
+/* ---- Recorded subtree outcomes ------------------------------------------------------------- */
+
+void lv_evaluator_use_subtrees(struct lv_evaluator *ev,
+                               const struct lv_subtree_days *const *by_node,
+                               const int *ticker_of_code)
+{
+    ev->subtrees = by_node;
+    ev->ticker_of_code = ticker_of_code;
+}
+
+/* Gives the kids of group `group` of `node` (reached with `base`) their fixed bases. */
+static void fixed_group_bases(const struct lv_evaluator *ev, int node, int group, double base,
+                              double *out)
+{
+    const struct lv_node *n = &ev->s->nodes[node];
+    const int *kids = ev->s->kids + n->group_off[group];
+    const double *share = ev->share + n->group_off[group];
+    bool placeless = ev->placeless[node] & PLACELESS_GROUP(group);
+    for (int k = 0; k < n->group_len[group]; k++)
+        out[kids[k]] = placeless ? NAN : base * share[k]; /* as eval_group computes it */
+}
+
+void lv_evaluator_fixed_bases(const struct lv_evaluator *ev, double *base)
+{
+    const struct lv_strategy *s = ev->s;
+    for (int i = 0; i < s->n_nodes; i++)
+        base[i] = NAN;
+    for (int k = 0; k < s->top_len; k++)
+        base[s->kids[s->top_off + k]] = ev->top_placeless ? NAN : ev->share[s->top_off + k];
+    /* Preorder: a parent's base is known before its children's. */
+    for (int i = 0; i < s->n_nodes; i++) {
+        const struct lv_node *node = &s->nodes[i];
+        if (isnan(base[i]))
+            continue;
+        switch (node->kind) {
+        case LV_NODE_WEIGHT:
+            fixed_group_bases(ev, i, 0, base[i], base);
+            break;
+        case LV_NODE_GATE:
+            fixed_group_bases(ev, i, 0, base[i], base);
+            fixed_group_bases(ev, i, 1, base[i], base);
+            break;
+        case LV_NODE_SORT: {
+            /* a single winner gets base · 1.0 (its weight over itself, or 1/1) */
+            const struct lv_sort_info *sort = &s->sorts[node->sort];
+            for (int k = 0; k < sort->n_children; k++)
+                base[sort->child_nodes[k]] = base[i] * 1.0;
+            break;
+        }
+        case LV_NODE_SCALE: /* the blend moves with the day's value */
+        case LV_NODE_TICKER:
+            break;
+        }
+    }
+}
+
+int lv_evaluate_subtree(struct lv_evaluator *ev, int node, double base, const double *const *cols,
+                        size_t day, int *tickers, double *weights, double *unallocated,
+                        struct lv_eval_report *report)
+{
+    const struct lv_subtree_days *const *subtrees = ev->subtrees;
+    ev->subtrees = NULL;
+    ev->cols = cols;
+    ev->day = day;
+    bool tabled = cols == ev->gates_cols && day - ev->gates_from < ev->gates_days;
+    ev->gates_today = tabled ? ev->gate_table + (day - ev->gates_from) : NULL;
+    ev->n_positions = 0;
+    ev->n_missing = 0;
+    ev->first_missing = -1;
+    *unallocated = eval_node(ev, node, base);
+    for (int i = 0; i < ev->n_positions; i++) {
+        tickers[i] = ev->positions[i].ticker;
+        weights[i] = ev->positions[i].weight;
+    }
+    report->n_missing = ev->n_missing;
+    report->first_missing = ev->first_missing;
+    ev->subtrees = subtrees;
+    return ev->n_positions;
+}
+
+int lv_strategy_node_end(const struct lv_strategy *s, int node)
+{
+    return s->nodes[node].end;
 }

@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/backtest_memo.h"
 #include "core/strategy.h"
+
+/* Most memory the job's memo keeps (sort scores and subtree outcomes shared by its runs);
+ * past it, runs compute what is not kept. The complex sample batch needs about 200 MiB. */
+#define JOB_MEMO_BUDGET ((size_t)512 * 1024 * 1024)
 
 /* What one thread reuses from run to run. */
 struct job_slot {
@@ -27,6 +32,7 @@ struct lv_job {
     struct lv_strategy_template *strategy; /* compiled once; each run binds its values */
     const struct lv_market *market;        /* borrowed */
     struct lv_series_cache *cache;         /* owned: this job's series in this process */
+    struct lv_backtest_memo *memo;         /* owned: work shared by the runs; may be NULL */
     int n_slots;
     struct job_slot *slots;
 };
@@ -48,6 +54,7 @@ void lv_job_free(struct lv_job *job)
         free(job->slots[i].escape);
     }
     free(job->slots);
+    lv_backtest_memo_free(job->memo);
     lv_strategy_template_free(job->strategy);
     lv_series_cache_free(job->cache);
     json_decref(job->doc);
@@ -155,6 +162,13 @@ int lv_job_load(PGconn *conn, const char *job_id, const struct lv_market *market
 
 int lv_job_reset_cache(struct lv_job *job)
 {
+    /* The memo goes too: it is the other big consumer, and belongs to the same market.
+     * Without memory for a new one, runs simply share nothing. */
+    int n_values[LV_BATCH_MAX_VARS];
+    for (int k = 0; k < job->vars.n; k++)
+        n_values[k] = job->vars.vars[k].n_values;
+    lv_backtest_memo_free(job->memo);
+    job->memo = lv_backtest_memo_new(job->strategy, n_values, JOB_MEMO_BUDGET);
     lv_series_cache_free(job->cache);
     job->cache = lv_series_cache_new(job->market);
     return job->cache != NULL ? 0 : -1;
@@ -200,8 +214,8 @@ static json_t *run_assignment(struct lv_job *job, struct job_slot *slot, const i
                 problems.count ? problems.items[0].message : "out of memory");
         goto failed;
     }
-    if (lv_backtest_run(slot->strategy, job->market, job->cache, &options, slot->ws, &slot->result,
-                        &err) != 0)
+    if (lv_backtest_run_memo(slot->strategy, values, job->memo, job->market, job->cache, &options,
+                             slot->ws, &slot->result, &err) != 0)
         goto failed;
     metrics = lv_metrics_to_json(&slot->result.metrics);
     goto done;
