@@ -95,8 +95,18 @@ const char *lv_api_path_id(struct lv_req *req, const char *not_found_message)
     return id;
 }
 
+int lv_api_read_page(struct lv_req *req, long default_limit, long max_limit, struct lv_page *page)
+{
+    if (lv_req_query_long(req, "limit", default_limit, 1, max_limit, &page->limit) != 0 ||
+        lv_req_query_long(req, "offset", 0, 0, 2147483647L, &page->offset) != 0)
+        return -1;
+    snprintf(page->limit_text, sizeof page->limit_text, "%ld", page->limit);
+    snprintf(page->offset_text, sizeof page->offset_text, "%ld", page->offset);
+    return 0;
+}
+
 void lv_api_send_page(struct lv_req *req, struct lv_app *app, PGconn *conn, const char *sql,
-                      int n_params, const char *const *params, long limit, long offset)
+                      int n_params, const char *const *params, const struct lv_page *page)
 {
     struct lv_db_error err;
     int found;
@@ -107,7 +117,8 @@ void lv_api_send_page(struct lv_req *req, struct lv_app *app, PGconn *conn, cons
     else
         lv_resp_json(req, 200,
                      json_pack("{s:o, s:I, s:I}", "items", items != NULL ? items : json_array(),
-                               "limit", (json_int_t)limit, "offset", (json_int_t)offset));
+                               "limit", (json_int_t)page->limit, "offset",
+                               (json_int_t)page->offset));
 }
 
 static void free_caller(void *caller)

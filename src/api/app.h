@@ -64,10 +64,20 @@ void lv_api_caller_text(const struct lv_req *req, char out[16]);
  * 404 with `not_found_message` (ids are never guessable text) and returns NULL. */
 const char *lv_api_path_id(struct lv_req *req, const char *not_found_message);
 
+/* One page of a list: ?limit= (1..max_limit) and ?offset=, also as SQL parameter text. */
+struct lv_page {
+    long limit, offset;
+    char limit_text[24], offset_text[24];
+};
+
+/* Reads ?limit= (default_limit when absent) and ?offset= (default 0). Answers 400 naming the
+ * parameter and returns -1 when one is not a whole number in range. */
+int lv_api_read_page(struct lv_req *req, long default_limit, long max_limit, struct lv_page *page);
+
 /* Runs a page query whose single row and column is a JSON array, releases conn, and answers
  * {"items": [...], "limit": L, "offset": O} (or the database failure). */
 void lv_api_send_page(struct lv_req *req, struct lv_app *app, PGconn *conn, const char *sql,
-                      int n_params, const char *const *params, long limit, long offset);
+                      int n_params, const char *const *params, const struct lv_page *page);
 
 /* Answers 500 for an unexpected database error without leaking its text. */
 void lv_api_db_failure(struct lv_req *req, const struct lv_db_error *err);

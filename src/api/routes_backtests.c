@@ -352,10 +352,10 @@ static bool strategy_readable(struct lv_req *req, struct lv_app *app, PGconn *co
 static void list_backtests(struct lv_req *req, void *app_ptr)
 {
     struct lv_app *app = app_ptr;
-    long limit, offset, strategy_filter;
+    struct lv_page page;
+    long strategy_filter;
     const char *path_id = lv_req_param(req, "id");
-    if (lv_req_query_long(req, "limit", 50, 1, 1000, &limit) != 0 ||
-        lv_req_query_long(req, "offset", 0, 0, 100000000, &offset) != 0 ||
+    if (lv_api_read_page(req, 50, 1000, &page) != 0 ||
         lv_req_query_long(req, "strategy_id", 0, 1, 2147483647, &strategy_filter) != 0)
         return;
     if (path_id != NULL) {
@@ -366,7 +366,7 @@ static void list_backtests(struct lv_req *req, void *app_ptr)
     PGconn *conn = lv_api_db(req, app);
     if (conn == NULL)
         return;
-    char user_id[16], strategy_text[16], limit_text[16], offset_text[16];
+    char user_id[16], strategy_text[16];
     lv_api_caller_text(req, user_id);
     snprintf(strategy_text, sizeof strategy_text, "%ld", strategy_filter);
     /* Under /strategies/{id}/ the strategy itself must be readable, or it does not exist. */
@@ -374,10 +374,8 @@ static void list_backtests(struct lv_req *req, void *app_ptr)
         lv_db_release(app->pool, conn);
         return;
     }
-    snprintf(limit_text, sizeof limit_text, "%ld", limit);
-    snprintf(offset_text, sizeof offset_text, "%ld", offset);
-    const char *params[] = {user_id, strategy_filter != 0 ? strategy_text : NULL, limit_text,
-                            offset_text};
+    const char *params[] = {user_id, strategy_filter != 0 ? strategy_text : NULL, page.limit_text,
+                            page.offset_text};
     lv_api_send_page(
         req, app, conn,
         "SELECT COALESCE(json_agg(b ORDER BY created_at DESC, id DESC), '[]') FROM ("
@@ -385,7 +383,7 @@ static void list_backtests(struct lv_req *req, void *app_ptr)
         "WHERE user_id = $1::int AND ($2::int IS NULL OR strategy_id = $2::int) "
         "ORDER BY created_at DESC, id DESC LIMIT $3::int OFFSET $4::int) AS page(b, created_at, "
         "id)",
-        4, params, limit, offset);
+        4, params, &page);
 }
 
 /* Validation only: 200 with every problem (an invalid strategy is an answer, not an error). */

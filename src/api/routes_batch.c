@@ -486,9 +486,8 @@ static bool valid_status(const char *status)
 static void list_jobs(struct lv_req *req, void *app_ptr)
 {
     struct lv_app *app = app_ptr;
-    long limit, offset;
-    if (lv_req_query_long(req, "limit", 50, 1, 1000, &limit) != 0 ||
-        lv_req_query_long(req, "offset", 0, 0, 100000000, &offset) != 0)
+    struct lv_page page;
+    if (lv_api_read_page(req, 50, 1000, &page) != 0)
         return;
     const char *status = lv_req_query(req, "status");
     if (status != NULL && !valid_status(status)) {
@@ -500,11 +499,9 @@ static void list_jobs(struct lv_req *req, void *app_ptr)
     PGconn *conn = lv_api_db(req, app);
     if (conn == NULL)
         return;
-    char user_id[16], limit_text[16], offset_text[16];
+    char user_id[16];
     lv_api_caller_text(req, user_id);
-    snprintf(limit_text, sizeof limit_text, "%ld", limit);
-    snprintf(offset_text, sizeof offset_text, "%ld", offset);
-    const char *params[] = {user_id, status, limit_text, offset_text};
+    const char *params[] = {user_id, status, page.limit_text, page.offset_text};
     lv_api_send_page(
         req, app, conn,
         "SELECT COALESCE(json_agg(j ORDER BY created_at DESC, id DESC), '[]') FROM "
@@ -512,7 +509,7 @@ static void list_jobs(struct lv_req *req, void *app_ptr)
         " AS j, created_at, id FROM batch_jobs WHERE user_id = $1::int AND ($2::text "
         "IS NULL OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3::int OFFSET "
         "$4::int) AS page",
-        4, params, limit, offset);
+        4, params, &page);
 }
 
 static void cancel_job(struct lv_req *req, void *app_ptr)
@@ -661,9 +658,8 @@ static void list_runs(struct lv_req *req, void *app_ptr)
 {
     struct lv_app *app = app_ptr;
     const char *id = job_path_id(req);
-    long limit, offset;
-    if (id == NULL || lv_req_query_long(req, "limit", 100, 1, 1000, &limit) != 0 ||
-        lv_req_query_long(req, "offset", 0, 0, 100000000, &offset) != 0)
+    struct lv_page page;
+    if (id == NULL || lv_api_read_page(req, 100, 1000, &page) != 0)
         return;
     struct run_query q;
     struct lv_problems problems = {0};
@@ -697,23 +693,20 @@ static void list_runs(struct lv_req *req, void *app_ptr)
              "batch_job_id = $1%s ORDER BY %s LIMIT $2::int OFFSET $3::int) AS page), '[]'), "
              "'total', (SELECT count(*) FROM batch_job_runs WHERE batch_job_id = $1%s))",
              order, where, order, where);
-    char limit_text[16], offset_text[16];
-    snprintf(limit_text, sizeof limit_text, "%ld", limit);
-    snprintf(offset_text, sizeof offset_text, "%ld", offset);
-    const char *params[3 + MAX_FILTERS] = {id, limit_text, offset_text};
+    const char *params[3 + MAX_FILTERS] = {id, page.limit_text, page.offset_text};
     for (int i = 0; i < q.n_filters; i++)
         params[3 + i] = q.filter_value[i];
     struct lv_db_error err;
     int found;
-    json_t *page = lv_api_query_json(conn, sql, 3 + q.n_filters, params, &found, &err);
+    json_t *runs = lv_api_query_json(conn, sql, 3 + q.n_filters, params, &found, &err);
     lv_db_release(app->pool, conn);
     if (found < 0) {
         lv_api_db_failure(req, &err);
         return;
     }
-    json_object_set_new(page, "limit", json_integer(limit));
-    json_object_set_new(page, "offset", json_integer(offset));
-    lv_resp_json(req, 200, page);
+    json_object_set_new(runs, "limit", json_integer(page.limit));
+    json_object_set_new(runs, "offset", json_integer(page.offset));
+    lv_resp_json(req, 200, runs);
 }
 
 /* ---- CSV, streamed -------------------------------------------------------------------------- */

@@ -928,29 +928,26 @@ static void list_strategies(struct lv_req *req, void *app_ptr)
 {
     struct lv_app *app = app_ptr;
     const char *include_public, *archived, *tag, *search, *sort;
-    long limit, offset;
+    struct lv_page page;
     if (query_flag(req, "public", "false", false, &include_public) != 0 ||
         query_flag(req, "archived", "false", true, &archived) != 0 ||
         query_text(req, "tag", TAG_MAX_CHARS, &tag) != 0 ||
         query_text(req, "q", QUERY_MAX_CHARS, &search) != 0 || query_sort(req, &sort) != 0 ||
-        lv_req_query_long(req, "limit", LIST_DEFAULT_LIMIT, 1, LIST_MAX_LIMIT, &limit) != 0 ||
-        lv_req_query_long(req, "offset", 0, 0, 2147483647L, &offset) != 0)
+        lv_api_read_page(req, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &page) != 0)
         return;
     PGconn *conn = lv_api_db(req, app);
     if (conn == NULL)
         return;
-    char caller[16], limit_text[24], offset_text[24];
+    char caller[16];
     lv_api_caller_text(req, caller);
-    snprintf(limit_text, sizeof limit_text, "%ld", limit);
-    snprintf(offset_text, sizeof offset_text, "%ld", offset);
-    const char *params[] = {caller, include_public, tag,        archived,
-                            search, sort,           limit_text, offset_text};
+    const char *params[] = {caller,          include_public,  tag, archived, search, sort,
+                            page.limit_text, page.offset_text};
     struct lv_db_error err;
     int found;
-    json_t *page = lv_api_query_json(conn, list_sql, 8, params, &found, &err);
+    json_t *items = lv_api_query_json(conn, list_sql, 8, params, &found, &err);
     lv_db_release(app->pool, conn);
     if (found == 1)
-        lv_resp_json(req, 200, page);
+        lv_resp_json(req, 200, items);
     else
         lv_api_db_failure(req, &err);
 }

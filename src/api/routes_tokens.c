@@ -94,23 +94,20 @@ static void post_token(struct lv_req *req, void *app_ptr)
 static void list_tokens(struct lv_req *req, void *app_ptr)
 {
     struct lv_app *app = app_ptr;
-    long limit, offset;
-    if (lv_req_query_long(req, "limit", 100, 1, 1000, &limit) != 0 ||
-        lv_req_query_long(req, "offset", 0, 0, 100000000, &offset) != 0)
+    struct lv_page page;
+    if (lv_api_read_page(req, 100, 1000, &page) != 0)
         return;
     PGconn *conn = lv_api_db(req, app);
     if (conn == NULL)
         return;
-    char user_id[16], limit_text[16], offset_text[16];
+    char user_id[16];
     lv_api_caller_text(req, user_id);
-    snprintf(limit_text, sizeof limit_text, "%ld", limit);
-    snprintf(offset_text, sizeof offset_text, "%ld", offset);
-    const char *params[] = {user_id, limit_text, offset_text};
+    const char *params[] = {user_id, page.limit_text, page.offset_text};
     lv_api_send_page(req, app, conn,
                      "SELECT COALESCE(json_agg(t ORDER BY id), '[]') FROM (SELECT " TOKEN_JSON
                      " AS t, id FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL "
                      "ORDER BY id LIMIT $2::int OFFSET $3::int) AS page(t, id)",
-                     3, params, limit, offset);
+                     3, params, &page);
 }
 
 /* DELETE revokes at once: the next request with that token gets 401. */

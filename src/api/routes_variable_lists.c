@@ -174,9 +174,8 @@ static void get_list(struct lv_req *req, void *app_ptr)
 static void list_lists(struct lv_req *req, void *app_ptr)
 {
     struct lv_app *app = app_ptr;
-    long limit, offset;
-    if (lv_req_query_long(req, "limit", 100, 1, 1000, &limit) != 0 ||
-        lv_req_query_long(req, "offset", 0, 0, 100000000, &offset) != 0)
+    struct lv_page page;
+    if (lv_api_read_page(req, 100, 1000, &page) != 0)
         return;
     const char *type = lv_req_query(req, "type");
     enum lv_batch_type parsed;
@@ -189,17 +188,15 @@ static void list_lists(struct lv_req *req, void *app_ptr)
     PGconn *conn = lv_api_db(req, app);
     if (conn == NULL)
         return;
-    char user_id[16], limit_text[16], offset_text[16];
+    char user_id[16];
     lv_api_caller_text(req, user_id);
-    snprintf(limit_text, sizeof limit_text, "%ld", limit);
-    snprintf(offset_text, sizeof offset_text, "%ld", offset);
-    const char *params[] = {user_id, type, limit_text, offset_text};
+    const char *params[] = {user_id, type, page.limit_text, page.offset_text};
     lv_api_send_page(
         req, app, conn,
         "SELECT COALESCE(json_agg(l ORDER BY name), '[]') FROM (SELECT " LIST_JSON " AS l, name "
         "FROM variable_lists WHERE user_id = $1::int AND ($2::text IS NULL OR type = $2) "
         "ORDER BY name LIMIT $3::int OFFSET $4::int) AS page",
-        4, params, limit, offset);
+        4, params, &page);
 }
 
 static void delete_list(struct lv_req *req, void *app_ptr)
