@@ -194,6 +194,7 @@ static void *template_thread(void *arg)
 {
     struct template_batch *b = arg;
     struct lv_backtest_workspace *ws = lv_backtest_workspace_new();
+    lv_backtest_workspace_metrics_only(ws, true); /* as a job's workers run */
     struct lv_backtest_result result = {0};
     struct lv_strategy *strategy = NULL;
     struct lv_error err;

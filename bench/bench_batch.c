@@ -4,7 +4,8 @@
  *
  * Each case gets a fresh `lever serve` (workers = cores) so its peak memory is its own. A case
  * still running after LEVER_BENCH_TIMEOUT_S (default 300) is cancelled and reported with its
- * rate and the time the whole batch would take at that rate. */
+ * rate and the time the whole batch would take at that rate. Usage: bench_batch [FILTER]
+ * (only the cases whose label contains FILTER, e.g. "10k"). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,16 +132,17 @@ static int run_case(const struct bench_case *c, const char *token, double timeou
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const char *timeout_text = getenv("LEVER_BENCH_TIMEOUT_S");
     double timeout_s = timeout_text != NULL ? atof(timeout_text) : 300;
     char etf[1024], token[128];
     snprintf(etf, sizeof etf, "%s/data/etf", lever_test_env("LEVER_SHARED"));
-    const char *import[] = {"bars", "import", etf, NULL};
-    if (lever_run(import, NULL, NULL, 0, NULL, 0) != 0 ||
+    const char *migrate[] = {"migrate", NULL}, *import[] = {"bars", "import", etf, NULL};
+    if (lever_run(migrate, NULL, NULL, 0, NULL, 0) != 0 ||
+        lever_run(import, NULL, NULL, 0, NULL, 0) != 0 ||
         lever_create_user("bench-batch", token, sizeof token) < 0) {
-        fprintf(stderr, "bench_batch: cannot import bars or create the user\n");
+        fprintf(stderr, "bench_batch: cannot migrate, import bars or create the user\n");
         return 1;
     }
     static const struct bench_case cases[] = {
@@ -151,6 +153,7 @@ int main(void)
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        rc |= run_case(&cases[i], token, timeout_s) != 0;
+        if (argc < 2 || strstr(cases[i].label, argv[1]) != NULL) /* a filter, e.g. "10k" */
+            rc |= run_case(&cases[i], token, timeout_s) != 0;
     return rc;
 }

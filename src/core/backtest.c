@@ -42,12 +42,15 @@ enum ws_slot {
     WS_TICKER_OF_SYMBOL,
     WS_FILL_TICKERS,
     WS_FILL_WEIGHTS,
+    WS_HELD_IDS,
+    WS_CHANGED,
     WS_N_SLOTS
 };
 
 struct lv_backtest_workspace {
     void *buf[WS_N_SLOTS];
     size_t size[WS_N_SLOTS];
+    bool metrics_only;              /* lv_backtest_workspace_metrics_only */
     struct lv_evaluator *evaluator; /* bound to each run's strategy; NULL until the first */
     struct lv_alloc alloc;
     int alloc_cap; /* tickers alloc has room for */
@@ -67,6 +70,11 @@ void lv_backtest_workspace_free(struct lv_backtest_workspace *ws)
     lv_evaluator_free(ws->evaluator);
     lv_alloc_free(&ws->alloc);
     free(ws);
+}
+
+void lv_backtest_workspace_metrics_only(struct lv_backtest_workspace *ws, bool metrics_only)
+{
+    ws->metrics_only = metrics_only;
 }
 
 /* Buffer `slot` with room for `bytes`; its contents are undefined. NULL when out of memory. */
@@ -130,7 +138,11 @@ struct run {
     const double **columns;         /* n_series: sources[id].values, as the evaluator reads */
     struct holding *holdings;       /* n_tickers */
     double *held, *target, *listed; /* n_tickers weights: drifted, chosen, last listed */
-    int *series_ids, *ticker_ids;   /* scratch for subtree queries */
+    /* The tickers whose held weight may be non-zero, ascending (all others hold exactly 0):
+     * a strategy holds a few of its tickers, and hold() visits only these. */
+    int *held_ids, n_held;
+    bool metrics_only; /* the workspace's flag: no positions, benchmark metrics or warnings */
+    int *series_ids, *ticker_ids; /* scratch for subtree queries */
 
     struct lv_evaluator *evaluator; /* the workspace's */
     struct lv_alloc *alloc;         /* the workspace's */
@@ -439,32 +451,36 @@ static void list_positions(struct run *run, lv_day day, bool first)
 static double trade(struct run *run, struct sim *sim, size_t k, double equity)
 {
     double moved = 0;
+    run->n_held = 0;
     for (int i = 0; i < sim->n_tickers; i++) {
         int t = sim->tickers[i];
         double delta = fabs(run->target[t] - run->held[t]);
         moved += delta;
         sim->stats.trades += delta > WEIGHT_EPS;
         run->held[t] = run->target[t];
+        run->held_ids[run->n_held] = t; /* kept when non-zero, without a branch */
+        run->n_held += run->target[t] != 0;
     }
     sim->stats.turnover += moved / 2;
-    if (sim->record)
+    if (sim->record && !run->metrics_only)
         list_positions(run, run->grid->day[k], k == sim->first);
     return equity - equity * moved * run->options->cost_bps / 10000.0;
 }
 
 /* Holds the drifted weights from the close of grid day k−1 to the close of k: returns the
- * equity at k and leaves the weights drifted by each ticker's move. */
+ * equity at k and leaves the weights drifted by each ticker's move. Only the held tickers
+ * are visited: a full scan would skip the others, or multiply their 0 by a finite rescale. */
 static double hold(struct run *run, struct sim *sim, size_t k, double equity)
 {
     double day_return = 0;
-    bool invested = false;
-    for (int i = 0; i < sim->n_tickers; i++) {
-        int t = sim->tickers[i];
+    bool invested = false, note_gaps = sim->record && !run->metrics_only;
+    for (int i = 0; i < run->n_held; i++) {
+        int t = run->held_ids[i];
         if (run->held[t] == 0)
             continue;
         const struct holding *h = &run->holdings[t];
         double r = h->returns[k];
-        if (sim->record && !has_bar(run, h, k))
+        if (note_gaps && !has_bar(run, h, k))
             note_gap(&run->held_without_bar, run->grid->day[k], t);
         day_return += run->held[t] * r;
         run->held[t] *= 1 + r;
@@ -472,8 +488,17 @@ static double hold(struct run *run, struct sim *sim, size_t k, double equity)
     }
     if (invested) {
         double rescale = 1 / (1 + day_return); /* one division, not one per ticker */
-        for (int i = 0; i < sim->n_tickers; i++)
-            run->held[sim->tickers[i]] *= rescale;
+        for (int i = 0; i < run->n_held; i++)
+            run->held[run->held_ids[i]] *= rescale;
+        if (!isfinite(rescale)) { /* 0 · ±inf is NaN: then every weight changes */
+            for (int i = 0; i < sim->n_tickers; i++) {
+                int t = sim->tickers[i];
+                if (run->held[t] == 0) /* not multiplied above */
+                    run->held[t] *= rescale;
+                run->held_ids[i] = t;
+            }
+            run->n_held = sim->n_tickers;
+        }
         sim->stats.invested_days++;
     }
     return equity * (1 + day_return);
@@ -502,14 +527,30 @@ static void cover_gates(struct run *run, const struct sim *sim)
         run->gates_from = sim->first;
 }
 
+/* The days on which sim->root's allocation may differ from the day before (changed[k − first]),
+ * when its walk depends on its gates' outcomes only; NULL otherwise (every decision walks). */
+static const unsigned char *gate_changes(struct run *run, const struct sim *sim)
+{
+    unsigned char *changed = ws_get(run->ws, WS_CHANGED, sim->last - sim->first);
+    if (changed == NULL || lv_evaluator_gate_changes(run->evaluator, sim->root, run->columns,
+                                                     sim->first, sim->last, changed) != 0)
+        return NULL;
+    return changed;
+}
+
 static void simulate(struct run *run, struct sim *sim)
 {
     const struct lv_backtest_options *o = run->options;
     cover_gates(run, sim);
+    /* A sort child without scales or sorts below keeps its allocation for weeks: walk it only
+     * when one of its gates changed since the last decision (the walk would repeat itself). */
+    const unsigned char *changed = gate_changes(run, sim);
+    bool stale = true; /* the allocation in run->alloc and run->target is not today's */
     const lv_day *day = run->grid->day;
     memset(run->held, 0, (size_t)run->n_tickers * sizeof(double));
     memset(run->target, 0, (size_t)run->n_tickers * sizeof(double));
     memset(run->listed, 0, (size_t)run->n_tickers * sizeof(double));
+    run->n_held = 0;
     memset(&sim->stats, 0, sizeof sim->stats);
     double equity = sim->capital;
     for (size_t k = sim->first;; k++) {
@@ -519,10 +560,13 @@ static void simulate(struct run *run, struct sim *sim)
         sim->equity[k - sim->first] = equity;
         if (k == sim->last)
             break;
+        stale |= changed == NULL || changed[k - sim->first];
         bool first = k == sim->first;
         if (!first && !calendar_trade_day(o->rebalance, day[k - 1], day[k]))
             continue;
-        decide(run, sim, k);
+        if (stale)
+            decide(run, sim, k);
+        stale = false;
         if (!first && o->rebalance == LV_REBALANCE_THRESHOLD) {
             bool drifted = false;
             for (int i = 0; i < sim->n_tickers && !drifted; i++) {
@@ -1180,8 +1224,9 @@ static int bind_buffers(struct run *run)
     double *weights = ws_get(run->ws, WS_WEIGHTS, 3 * nt * sizeof *weights);
     run->series_ids = ws_get(run->ws, WS_SERIES_IDS, ns * sizeof *run->series_ids);
     run->ticker_ids = ws_get(run->ws, WS_TICKER_IDS, nt * sizeof *run->ticker_ids);
+    run->held_ids = ws_get(run->ws, WS_HELD_IDS, nt * sizeof *run->held_ids);
     if (!run->sources || !run->columns || !run->holdings || !weights || !run->series_ids ||
-        !run->ticker_ids)
+        !run->ticker_ids || !run->held_ids)
         return lv_fail(run->err, "out of memory");
     run->held = weights;
     run->target = weights + nt;
@@ -1274,6 +1319,8 @@ static int simulate_window(struct run *run, const struct lv_market *market)
     out->window_end = out->days[n - 1];
 
     lv_metrics_compute(equity, out->days, n, out->benchmark, &sim.stats, &out->metrics);
+    if (run->metrics_only)
+        return 0;
     /* The benchmark is bought once with all the capital and held. */
     struct lv_trading_stats bought = {.invested_days = (long)n - 1, .turnover = 0.5, .trades = 1};
     lv_metrics_compute(out->benchmark, out->days, n, out->benchmark, &bought,
@@ -1304,6 +1351,7 @@ int lv_backtest_run_memo(const struct lv_strategy *strategy, const char *const *
                       .err = err,
                       .memo = values != NULL ? memo : NULL,
                       .values = values,
+                      .metrics_only = ws->metrics_only,
                       .n_series = lv_strategy_n_series(strategy),
                       .n_tickers = lv_strategy_n_tickers(strategy),
                       .gates_from = SIZE_MAX};

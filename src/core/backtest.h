@@ -8,6 +8,7 @@
 #define LEVER_CORE_BACKTEST_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/calendar.h"
@@ -114,6 +115,11 @@ json_t *lv_backtest_result_to_json(const struct lv_backtest_result *result);
 struct lv_backtest_workspace;
 struct lv_backtest_workspace *lv_backtest_workspace_new(void);
 void lv_backtest_workspace_free(struct lv_backtest_workspace *ws);
+
+/* Runs with this workspace fill only what a batch row stores: result->metrics (and the
+ * window and curves they are computed from). No positions, no benchmark_metrics (left NaN),
+ * no warnings. The metrics are bit for bit those of a full run. Off by default. */
+void lv_backtest_workspace_metrics_only(struct lv_backtest_workspace *ws, bool metrics_only);
 
 /* Runs one backtest. `cache` must belong to `market`. On success returns 0 and fills
  * `result` (its previous contents are replaced). Returns -1 with a message for a run that

@@ -130,6 +130,16 @@ int lv_evaluator_bind(struct lv_evaluator *ev, const struct lv_strategy *s);
 int lv_evaluator_prepare_gates(struct lv_evaluator *ev, const double *const *cols, size_t from,
                                size_t end);
 
+/* Which days' allocations can differ from the day before, for days [from, end) of the table
+ * prepared on `cols`: changed[d − from] is 1 when some gate under `root` (LV_ROOT: the whole
+ * tree) has another outcome on day d than on d − 1, or a missing input on d; day `from` is
+ * always 1. On a run of 0 days the walk of root writes exactly what it wrote on the day before
+ * (same positions, same report), so a backtest may keep that day's allocation. Returns 0, or
+ * -1 when root's walk reads more than tabled gates (a scale or a sort under it, a gate outside
+ * the table, recorded outcomes in use, days outside the table): then nothing is written. */
+int lv_evaluator_gate_changes(const struct lv_evaluator *ev, int root, const double *const *cols,
+                              size_t from, size_t end, unsigned char *changed);
+
 /* ---- Reusing subtree outcomes (a batch's memo) --------------------------------------------
  *
  * In a batch most subtrees are the same in every run, and the walk of such a subtree on a

@@ -705,6 +705,36 @@ int lv_evaluator_prepare_gates(struct lv_evaluator *ev, const double *const *col
     return 0;
 }
 
+int lv_evaluator_gate_changes(const struct lv_evaluator *ev, int root, const double *const *cols,
+                              size_t from, size_t end, unsigned char *changed)
+{
+    if (ev->gates_cols == NULL || cols != ev->gates_cols || ev->subtrees != NULL || from >= end ||
+        from < ev->gates_from || end - ev->gates_from > ev->gates_days)
+        return -1;
+    const struct lv_strategy *s = ev->s;
+    int lo = root == LV_ROOT ? 0 : root, hi = root == LV_ROOT ? s->n_nodes : s->nodes[root].end;
+    for (int i = lo; i < hi; i++) {
+        enum lv_node_kind kind = s->nodes[i].kind;
+        if (kind == LV_NODE_SCALE || kind == LV_NODE_SORT ||
+            (kind == LV_NODE_GATE && ev->gate_row[ev->gate_index[i]] < 0))
+            return -1;
+    }
+    size_t n = end - from;
+    memset(changed, 0, n);
+    changed[0] = 1;
+    for (int i = lo; i < hi; i++) {
+        if (s->nodes[i].kind != LV_NODE_GATE)
+            continue;
+        /* outcome[d] is the gate's outcome on day from + d */
+        const unsigned char *outcome = ev->gate_table +
+                                       (size_t)ev->gate_row[ev->gate_index[i]] * ev->gates_days +
+                                       (from - ev->gates_from);
+        for (size_t d = 1; d < n; d++)
+            changed[d] |= (outcome[d] != outcome[d - 1]) | (outcome[d] == GATE_MISSING);
+    }
+    return 0;
+}
+
 void lv_evaluate_day(struct lv_evaluator *ev, int root, const double *const *cols, size_t day,
                      struct lv_alloc *out, struct lv_eval_report *report)
 {

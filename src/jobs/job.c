@@ -112,6 +112,8 @@ static int prepare(struct lv_job *job, const char *elements, const char *options
             lv_fail(err, "out of memory");
             goto done;
         }
+        /* A batch row stores the run's metrics only. */
+        lv_backtest_workspace_metrics_only(job->slots[i].ws, true);
     }
     rc = 0;
 done:
