@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,63 +19,9 @@
 #include "core/bars_csv.h"
 #include "core/batch.h"
 #include "csv_table.h"
+#include "sample_data.h"
 
 #define N_THREADS 2
-
-/* ---- Markets -------------------------------------------------------------------------------- */
-
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1);
-    if (text != NULL && fread(text, 1, (size_t)size, f) != (size_t)size) {
-        free(text);
-        text = NULL;
-    }
-    fclose(f);
-    *len = (size_t)size;
-    return text;
-}
-
-/* Every SYMBOL.csv of the shared ETF directory. */
-static struct lv_market *etf_market(void)
-{
-    char dir[1024];
-    csv_shared_path("data/etf", dir, sizeof dir);
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct lv_market_builder *builder = lv_market_builder_new();
-    struct dirent *entry;
-    struct lv_error err;
-    while ((entry = readdir(d)) != NULL) {
-        size_t len = strlen(entry->d_name);
-        if (len < 5 || strcmp(entry->d_name + len - 4, ".csv") != 0)
-            continue;
-        char path[2048], symbol[LV_SYMBOL_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
-        snprintf(symbol, sizeof symbol, "%.*s", (int)(len - 4), entry->d_name);
-        size_t size = 0;
-        char *text = read_text(path, &size);
-        assert_non_null(text);
-        struct lv_bar_table table;
-        assert_int_equal(lv_bars_csv_parse(text, size, path, symbol, &table, &err), 0);
-        free(text);
-        const struct lv_bar_series *s = &table.series[0];
-        assert_int_equal(lv_market_builder_add(builder, symbol, s->day, s->open, s->high, s->low,
-                                               s->close, s->volume, s->n, &err),
-                         0);
-        lv_bar_table_free(&table);
-    }
-    closedir(d);
-    struct lv_market *market = lv_market_finalize(builder, &err);
-    assert_non_null(market);
-    return market;
-}
 
 /* Three symbols over 400 weekdays; C has no bar on every 13th day, so decisions reading C
  * meet missing inputs (in sort branches too). */
@@ -320,7 +265,7 @@ static void compare_sample(const char *name, long n_runs, bool expect_hits)
     assert_non_null(file);
     const json_t *vars = json_object_get(file, "variables");
     long *runs = spread_runs(batch_total(vars), n_runs);
-    struct lv_market *market = etf_market();
+    struct lv_market *market = sample_etf_market();
     struct outcome out = compare_batch(market, doc, vars, runs, n_runs);
     assert_int_equal(out.compared, n_runs);
     assert_int_equal(out.failed_alike, 0);
@@ -371,7 +316,7 @@ static struct outcome compare_all(const struct lv_market *market, const char *do
 static void variable_in_a_sort_child(void **state)
 {
     (void)state;
-    struct lv_market *market = etf_market();
+    struct lv_market *market = sample_etf_market();
     struct outcome out = compare_all(
         market,
         "{\"benchmark_symbol\":\"SPY\",\"rebalance\":\"monthly\",\"cost_bps\":5,\"elements\":["
@@ -397,7 +342,7 @@ static void variable_in_a_sort_child(void **state)
 static void variable_threshold_and_top_ticker(void **state)
 {
     (void)state;
-    struct lv_market *market = etf_market();
+    struct lv_market *market = sample_etf_market();
     struct outcome out = compare_all(
         market,
         "{\"benchmark_symbol\":\"SPY\",\"elements\":["
@@ -427,7 +372,7 @@ static void variable_threshold_and_top_ticker(void **state)
 static void variable_scale_range_in_a_sort(void **state)
 {
     (void)state;
-    struct lv_market *market = etf_market();
+    struct lv_market *market = sample_etf_market();
     struct outcome out = compare_all(
         market,
         "{\"benchmark_symbol\":\"SPY\",\"rebalance\":\"threshold:0.05\",\"elements\":["

@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,59 +14,7 @@
 #include "core/backtest.h"
 #include "core/bars_csv.h"
 #include "csv_table.h"
-
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1); /* the caller's */
-    if (text != NULL && fread(text, 1, (size_t)size, f) != (size_t)size) {
-        free(text);
-        text = NULL;
-    }
-    fclose(f);
-    *len = (size_t)size;
-    return text;
-}
-
-/* Every SYMBOL.csv of the shared ETF directory. */
-static struct lv_market *etf_market(void)
-{
-    char dir[1024];
-    csv_shared_path("data/etf", dir, sizeof dir);
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct lv_market_builder *builder = lv_market_builder_new();
-    struct dirent *entry;
-    struct lv_error err;
-    while ((entry = readdir(d)) != NULL) {
-        size_t len = strlen(entry->d_name);
-        if (len < 5 || strcmp(entry->d_name + len - 4, ".csv") != 0)
-            continue;
-        char path[2048], symbol[LV_SYMBOL_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
-        snprintf(symbol, sizeof symbol, "%.*s", (int)(len - 4), entry->d_name);
-        size_t size = 0;
-        char *text = read_text(path, &size);
-        assert_non_null(text);
-        struct lv_bar_table table;
-        assert_int_equal(lv_bars_csv_parse(text, size, path, symbol, &table, &err), 0);
-        free(text);
-        const struct lv_bar_series *s = &table.series[0];
-        assert_int_equal(lv_market_builder_add(builder, symbol, s->day, s->open, s->high, s->low,
-                                               s->close, s->volume, s->n, &err),
-                         0);
-        lv_bar_table_free(&table);
-    }
-    closedir(d);
-    struct lv_market *market = lv_market_finalize(builder, &err);
-    assert_non_null(market);
-    return market;
-}
+#include "sample_data.h"
 
 /* data/strategies/NAME.json, compiled. */
 static struct lv_strategy *sample_strategy(const char *name)
@@ -90,7 +37,7 @@ static struct lv_strategy *sample_strategy(const char *name)
 
 static void assert_metrics_only_same(const char *name, enum lv_rebalance rebalance, double cost_bps)
 {
-    struct lv_market *market = etf_market();
+    struct lv_market *market = sample_etf_market();
     struct lv_series_cache *cache = lv_series_cache_new(market);
     struct lv_strategy *strategy = sample_strategy(name);
     struct lv_backtest_options options;
