@@ -7,8 +7,11 @@
  * the day is divided out once when the evaluator is bound to a strategy; and a backtest can
  * have every gate's outcome computed for all its days at once (lv_evaluator_prepare_gates),
  * column by column, which the compiler vectorises, so that the walk reads one byte per gate.
- * The arithmetic on weights is the same, in the same order, as the plain reading of §3, and
- * the conditions compare the same values: the results are bit-exact either way. */
+ * The conditions compare the same values as the plain reading of §3, and the arithmetic on
+ * weights is the same, in the same order, except below a scale, where a gate subtree is
+ * walked with base 1 and scaled afterwards (struct walk_cache): a result may then differ
+ * from the plain reading by an ulp, but never between evaluations with or without a table,
+ * a cache or the batch memo. */
 #include "core/strategy_internal.h"
 
 #include <math.h>
@@ -40,6 +43,27 @@ struct ranked {
 /* A gate's outcome on one day, as lv_evaluator_prepare_gates stores it. */
 enum gate_outcome { GATE_ELSE = 0, GATE_THEN = 1, GATE_MISSING = 2 };
 
+/*
+ * Walk caches. A subtree with gates but no scale or sort below (a "cache root", taken as
+ * large as possible) allocates the same way on every day its gates keep their outcomes: so
+ * its walk is kept and replayed until one of its gates changes. Below a scale its base moves
+ * every day; there the subtree is always walked with base 1 and its positions and unplaced
+ * amount are then multiplied by the base (UNIT roots), whether or not the walk came from the
+ * cache, so that the arithmetic never depends on what the cache held. Elsewhere the base is
+ * fixed and the walk is kept with it (EXACT roots, replayed only for an equal base): those
+ * results are the plain walk's, bit for bit.
+ */
+struct walk_cache {
+    int node;
+    bool unit;   /* below a scale: walked with base 1, then scaled */
+    bool usable; /* every gate below is in the table (else: always walked) */
+    int pos_off; /* its positions in cache_pos: at most one per node of the subtree */
+    int n_pos;
+    double base; /* EXACT: the base walked with */
+    double unallocated;
+    long filled; /* table day (from gates_from) of the kept walk, or -1 when none */
+};
+
 struct lv_evaluator {
     const struct lv_strategy *s;
 
@@ -70,13 +94,23 @@ struct lv_evaluator {
     size_t cap_gate_table;
     int *gate_row; /* per gate number: its row in the table, or -1 when not tabled */
 
+    /* Walk caches: per node its cache (an index into caches) or -1. changed_rows holds, per
+     * cache and table day, 1 when one of its gates changed outcome since the day before or
+     * is missing that day: row c is changed_rows[c * gates_days ...]. */
+    int *cache_of;
+    struct walk_cache *caches;
+    int n_caches;
+    struct position *cache_pos;
+    unsigned char *changed_rows;
+    size_t cap_changed_rows;
+
     /* Recorded outcomes (lv_evaluator_use_subtrees), borrowed; NULL when none. */
     const struct lv_subtree_days *const *subtrees;
     const int *ticker_of_code;
 
     /* Capacities of the arrays above, so that binding another strategy reuses them. */
     int cap_positions, cap_ranks, cap_rank_off, cap_slot, cap_share, cap_placeless, cap_value_cols,
-        cap_gate_index, cap_gate_row;
+        cap_gate_index, cap_gate_row, cap_cache_of, cap_caches, cap_cache_pos;
 };
 
 /* ---- Binding: the shares that do not depend on the day ------------------------------------- */
@@ -147,6 +181,54 @@ static void bind_shares(struct lv_evaluator *ev)
     bind_top_level(ev);
 }
 
+/* Finds the cache roots (see struct walk_cache): the largest subtrees that hold a gate and
+ * no scale or sort. Counts kept as prefix sums make each subtree's test O(1). Returns -1
+ * when out of memory. */
+static int bind_caches(struct lv_evaluator *ev)
+{
+    const struct lv_strategy *s = ev->s;
+    int n = s->n_nodes;
+    int *n_mixed = malloc((size_t)(n + 1) * sizeof *n_mixed);     /* scales and sorts before i */
+    int *n_gates = malloc((size_t)(n + 1) * sizeof *n_gates);     /* gates before i */
+    int *scale_end = malloc((size_t)(n + 1) * sizeof *scale_end); /* open scales' ends */
+    if (n_mixed == NULL || n_gates == NULL || scale_end == NULL) {
+        free(n_mixed);
+        free(n_gates);
+        free(scale_end);
+        return -1;
+    }
+    n_mixed[0] = n_gates[0] = 0;
+    for (int i = 0; i < n; i++) {
+        enum lv_node_kind kind = s->nodes[i].kind;
+        n_mixed[i + 1] = n_mixed[i] + (kind == LV_NODE_SCALE || kind == LV_NODE_SORT);
+        n_gates[i + 1] = n_gates[i] + (kind == LV_NODE_GATE);
+    }
+    ev->n_caches = 0;
+    int pos_off = 0, n_open = 0;
+    for (int i = 0; i < n; i++)
+        ev->cache_of[i] = -1;
+    for (int i = 0; i < n;) {
+        int end = s->nodes[i].end;
+        while (n_open > 0 && scale_end[n_open - 1] <= i)
+            n_open--;
+        if (n_mixed[end] == n_mixed[i] && n_gates[end] > n_gates[i]) {
+            ev->cache_of[i] = ev->n_caches;
+            ev->caches[ev->n_caches++] = (struct walk_cache){
+                .node = i, .unit = n_open > 0, .pos_off = pos_off, .filled = -1};
+            pos_off += end - i;
+            i = end;
+            continue;
+        }
+        if (s->nodes[i].kind == LV_NODE_SCALE)
+            scale_end[n_open++] = end;
+        i++;
+    }
+    free(n_mixed);
+    free(n_gates);
+    free(scale_end);
+    return 0;
+}
+
 int lv_evaluator_bind(struct lv_evaluator *ev, const struct lv_strategy *s)
 {
     /* +1 keeps every size positive, so a grown array is never NULL */
@@ -165,7 +247,12 @@ int lv_evaluator_bind(struct lv_evaluator *ev, const struct lv_strategy *s)
         lv_grow((void **)&ev->gate_index, &ev->cap_gate_index, s->n_nodes + 1,
                 sizeof *ev->gate_index) != 0 ||
         lv_grow((void **)&ev->gate_row, &ev->cap_gate_row, s->n_nodes + 1, sizeof *ev->gate_row) !=
-            0)
+            0 ||
+        lv_grow((void **)&ev->cache_of, &ev->cap_cache_of, s->n_nodes + 1, sizeof *ev->cache_of) !=
+            0 ||
+        lv_grow((void **)&ev->caches, &ev->cap_caches, s->n_nodes + 1, sizeof *ev->caches) != 0 ||
+        lv_grow((void **)&ev->cache_pos, &ev->cap_cache_pos, s->n_nodes + 1,
+                sizeof *ev->cache_pos) != 0)
         return -1;
     ev->s = s;
     ev->gates_cols = NULL; /* a table belongs to one strategy */
@@ -182,7 +269,7 @@ int lv_evaluator_bind(struct lv_evaluator *ev, const struct lv_strategy *s)
     for (int i = 0; i < s->n_tickers; i++)
         ev->slot[i] = -1;
     bind_shares(ev);
-    return 0;
+    return bind_caches(ev);
 }
 
 struct lv_evaluator *lv_evaluator_new(const struct lv_strategy *s)
@@ -211,6 +298,10 @@ void lv_evaluator_free(struct lv_evaluator *ev)
     free(ev->gate_index);
     free(ev->gate_table);
     free(ev->gate_row);
+    free(ev->cache_of);
+    free(ev->caches);
+    free(ev->cache_pos);
+    free(ev->changed_rows);
     free(ev);
 }
 
@@ -389,9 +480,23 @@ static bool ranks_before(const struct ranked *a, const struct ranked *b, bool to
     return top ? a->score > b->score : a->score < b->score;
 }
 
+/* Sorts of a few children (the usual case) take a stable insertion sort: for scores that
+ * are all finite, any stable sort gives the same order. */
+#define INSERTION_SORT_MAX 16
+
 /* Stable bottom-up merge sort (best first); `scratch` holds n items. */
 static void sort_ranks(struct ranked *items, struct ranked *scratch, int n, bool top)
 {
+    if (n <= INSERTION_SORT_MAX) {
+        for (int i = 1; i < n; i++) {
+            struct ranked item = items[i];
+            int at = i;
+            for (; at > 0 && ranks_before(&item, &items[at - 1], top); at--)
+                items[at] = items[at - 1];
+            items[at] = item;
+        }
+        return;
+    }
     struct ranked *from = items, *to = scratch;
     for (int width = 1; width < n; width *= 2) {
         for (int lo = 0; lo < n; lo += 2 * width) {
@@ -493,14 +598,10 @@ static bool replay_subtree(struct lv_evaluator *ev, int id, double base, double 
     return true;
 }
 
-/* Evaluates node `id` with `base` (a fraction of the portfolio) and returns what it could
- * not place. Recursion depth is bounded by validation (LV_STRATEGY_MAX_DEPTH). */
-static double eval_node(struct lv_evaluator *ev, int id, double base)
+/* Evaluates node `id` by its kind (no cache, no recorded outcome at `id` itself). */
+static double eval_kind(struct lv_evaluator *ev, int id, double base)
 {
     const struct lv_node *node = &ev->s->nodes[id];
-    double unallocated;
-    if (ev->subtrees != NULL && replay_subtree(ev, id, base, &unallocated))
-        return unallocated;
     switch (node->kind) {
     case LV_NODE_TICKER:
         ev->positions[ev->n_positions++] = (struct position){node->ticker, base};
@@ -516,6 +617,60 @@ static double eval_node(struct lv_evaluator *ev, int id, double base)
         return eval_scale(ev, id, base);
     }
     return base;
+}
+
+/* Whether cache c's kept walk is today's: kept with this base, and none of its gates changed
+ * between the day kept and today (in either order: passes of a backtest restart earlier). */
+static bool cache_holds(const struct lv_evaluator *ev, const struct walk_cache *c, int index,
+                        double walk_base)
+{
+    if (c->filled < 0 || ev->gates_today == NULL || (!c->unit && c->base != walk_base))
+        return false;
+    long today = (long)(ev->day - ev->gates_from);
+    long lo = today < c->filled ? today : c->filled, hi = today < c->filled ? c->filled : today;
+    const unsigned char *row = ev->changed_rows + (size_t)index * ev->gates_days;
+    return hi == lo || memchr(row + lo + 1, 1, (size_t)(hi - lo)) == NULL;
+}
+
+/* A cache root (struct walk_cache): its kept walk when it still holds, else walked and kept. */
+static double eval_cached(struct lv_evaluator *ev, int index, double base)
+{
+    struct walk_cache *c = &ev->caches[index];
+    double walk_base = c->unit ? 1.0 : base;
+    struct position *kept = ev->cache_pos + c->pos_off;
+    double unallocated;
+    int first = ev->n_positions;
+    if (cache_holds(ev, c, index, walk_base)) {
+        memcpy(ev->positions + first, kept, (size_t)c->n_pos * sizeof *kept);
+        ev->n_positions += c->n_pos;
+        unallocated = c->unallocated;
+    } else {
+        int missing_before = ev->n_missing;
+        unallocated = eval_kind(ev, c->node, walk_base);
+        c->n_pos = ev->n_positions - first;
+        memcpy(kept, ev->positions + first, (size_t)c->n_pos * sizeof *kept);
+        c->unallocated = unallocated;
+        c->base = walk_base;
+        /* a walk with missing reads is not kept: replaying it would not count them */
+        bool keep = c->usable && ev->gates_today != NULL && ev->n_missing == missing_before;
+        c->filled = keep ? (long)(ev->day - ev->gates_from) : -1;
+    }
+    if (!c->unit)
+        return unallocated;
+    for (int i = first; i < ev->n_positions; i++)
+        ev->positions[i].weight *= base;
+    return unallocated * base;
+}
+
+/* Evaluates node `id` with `base` (a fraction of the portfolio) and returns what it could
+ * not place. Recursion depth is bounded by validation (LV_STRATEGY_MAX_DEPTH). */
+static double eval_node(struct lv_evaluator *ev, int id, double base)
+{
+    double unallocated;
+    if (ev->subtrees != NULL && replay_subtree(ev, id, base, &unallocated))
+        return unallocated;
+    int cache = ev->cache_of[id];
+    return cache >= 0 ? eval_cached(ev, cache, base) : eval_kind(ev, id, base);
 }
 
 static double eval_top_level(struct lv_evaluator *ev)
@@ -554,107 +709,143 @@ static void aggregate(struct lv_evaluator *ev, struct lv_alloc *out)
         out->n = 0; /* nothing held: a cash day */
         return;
     }
+    if (total == 1.0) /* the common case: dividing by 1 would change nothing */
+        return;
     for (int i = 0; i < out->n; i++)
         out->weight[i] /= total;
 }
 
 /* ---- Gate outcomes for a range of days ------------------------------------------------------ */
 
-/* Gate `node`'s outcome on one day, reading the values as eval_gate_reading does. */
-static unsigned char gate_outcome_at(const struct lv_strategy *s, const struct lv_node *node,
-                                     const double *const *cols, size_t day)
+/* Gate outcomes are computed 64 days at a time as bit words (bit i = day i of the block), one
+ * condition at a time with the operator chosen once per block, then spread into the table's
+ * bytes. The comparisons are C's (SSE2's are the same IEEE ones, NaN included) and a day with
+ * an input that is not finite is marked missing, exactly as eval_gate_reading decides. */
+#define GATE_BLOCK 64
+
+/* Bits of met and not-finite inputs of one condition over m <= 64 days. */
+struct cond_bits {
+    uint64_t met, missing;
+};
+
+static bool not_finite(double x)
 {
-    const struct lv_cond *conds = s->conds + node->cond_off;
-    bool first_met = false, any = false, all = true;
-    for (int c = 0; c < node->n_conds; c++) {
-        double left = cols[conds[c].left][day];
-        double right = conds[c].right < 0 ? conds[c].threshold : cols[conds[c].right][day];
-        if (!isfinite(left) || (conds[c].right >= 0 && !isfinite(right)))
-            return GATE_MISSING;
-        bool met = compare(conds[c].op, left, right);
-        first_met = c == 0 ? met : first_met;
-        any |= met;
-        all &= met;
-    }
-    bool then = node->gate_mode == LV_GATE_IF       ? first_met
-                : node->gate_mode == LV_GATE_IF_ALL ? all
-                : node->gate_mode == LV_GATE_IF_ANY ? any
-                                                    : !any;
-    return then ? GATE_THEN : GATE_ELSE;
+    return !isfinite(x);
 }
 
 #if defined(__SSE2__)
-/* Two days at once (SSE2 is part of x86-64): lanes are all ones where true. The comparisons
- * are IEEE ones like C's, NaN included, and a day with a missing input is set apart anyway. */
-static inline __m128d compare2(enum lv_cmp_op op, __m128d left, __m128d right)
-{
-    switch (op) {
-    case LV_OP_GT:
-        return _mm_cmpgt_pd(left, right);
-    case LV_OP_LT:
-        return _mm_cmplt_pd(left, right);
-    case LV_OP_GTE:
-        return _mm_cmpge_pd(left, right);
-    case LV_OP_LTE:
-        return _mm_cmple_pd(left, right);
-    case LV_OP_EQ:
-        return _mm_cmpeq_pd(left, right);
-    case LV_OP_NEQ:
-        break;
-    }
-    return _mm_cmpneq_pd(left, right);
-}
-
 /* Lanes not finite: x − x is NaN exactly for NaN and ±inf. */
-static inline __m128d not_finite2(__m128d x)
+static inline int not_finite2(__m128d x)
 {
     __m128d zero_or_nan = _mm_sub_pd(x, x);
-    return _mm_cmpunord_pd(zero_or_nan, zero_or_nan);
+    return _mm_movemask_pd(_mm_cmpunord_pd(zero_or_nan, zero_or_nan));
 }
 
-/* Gate `node`'s outcome on days day and day + 1 into row[0..1]. */
-static void gate_outcome_2(const struct lv_strategy *s, const struct lv_node *node,
-                           const double *const *cols, size_t day, unsigned char *row)
+/* One loop per operator, two days per step; RIGHT(i) is the right value(s) of days i, i + 1. */
+#define COND_LOOP(SSE_CMP, C_OP, RIGHT2, RIGHT1)                                                   \
+    do {                                                                                           \
+        for (; i + 1 < m; i += 2) {                                                                \
+            __m128d l = _mm_loadu_pd(left + i), r = RIGHT2;                                        \
+            miss |= (uint64_t)(not_finite2(l) | (right != NULL ? not_finite2(r) : 0)) << i;        \
+            met |= (uint64_t)_mm_movemask_pd(SSE_CMP(l, r)) << i;                                  \
+        }                                                                                          \
+        for (; i < m; i++) {                                                                       \
+            double r = RIGHT1;                                                                     \
+            miss |= (uint64_t)(not_finite(left[i]) || (right != NULL && not_finite(r))) << i;      \
+            met |= (uint64_t)(left[i] C_OP r) << i;                                                \
+        }                                                                                          \
+    } while (0)
+#define COND_CASE(SSE_CMP, C_OP)                                                                   \
+    if (right != NULL)                                                                             \
+        COND_LOOP(SSE_CMP, C_OP, _mm_loadu_pd(right + i), right[i]);                               \
+    else                                                                                           \
+        COND_LOOP(SSE_CMP, C_OP, _mm_set1_pd(threshold), threshold);                               \
+    break
+#else
+#define COND_CASE(SSE_CMP, C_OP)                                                                   \
+    for (; i < m; i++) {                                                                           \
+        double r = right != NULL ? right[i] : threshold;                                           \
+        miss |= (uint64_t)(not_finite(left[i]) || (right != NULL && not_finite(r))) << i;          \
+        met |= (uint64_t)(left[i] C_OP r) << i;                                                    \
+    }                                                                                              \
+    break
+#endif
+
+/* Condition (left OP right or threshold) over days [0, m) of the given columns. */
+static struct cond_bits cond_block(enum lv_cmp_op op, const double *left, const double *right,
+                                   double threshold, size_t m)
+{
+    uint64_t met = 0, miss = 0;
+    size_t i = 0;
+    switch (op) {
+    case LV_OP_GT:
+        COND_CASE(_mm_cmpgt_pd, >);
+    case LV_OP_LT:
+        COND_CASE(_mm_cmplt_pd, <);
+    case LV_OP_GTE:
+        COND_CASE(_mm_cmpge_pd, >=);
+    case LV_OP_LTE:
+        COND_CASE(_mm_cmple_pd, <=);
+    case LV_OP_EQ:
+        COND_CASE(_mm_cmpeq_pd, ==);
+    case LV_OP_NEQ:
+        COND_CASE(_mm_cmpneq_pd, !=);
+    }
+    return (struct cond_bits){met, miss};
+}
+
+/* Eight bits to eight bytes of 0 or 1 (byte k = bit k): seven copies of the low bits 7 apart
+ * never overlap, so bit k of copy k lands alone on bit 8k. */
+static uint64_t spread_byte(unsigned bits)
+{
+    return (((uint64_t)(bits & 0x7f) * 0x0002040810204081ULL) & 0x0101010101010101ULL) |
+           ((uint64_t)(bits & 0x80) << 49);
+}
+
+/* Gate `node`'s outcome on days [from, from + m), m <= 64, into row[0..m). */
+static void gate_block(const struct lv_strategy *s, const struct lv_node *node,
+                       const double *const *cols, size_t from, size_t m, unsigned char *row)
 {
     const struct lv_cond *conds = s->conds + node->cond_off;
-    __m128d first = _mm_setzero_pd(), any = first, missing = first;
-    __m128d all = _mm_castsi128_pd(_mm_set1_epi32(-1));
+    uint64_t first = 0, any = 0, all = ~(uint64_t)0, missing = 0;
     for (int c = 0; c < node->n_conds; c++) {
-        __m128d left = _mm_loadu_pd(cols[conds[c].left] + day), right;
-        missing = _mm_or_pd(missing, not_finite2(left));
-        if (conds[c].right < 0) {
-            right = _mm_set1_pd(conds[c].threshold);
-        } else {
-            right = _mm_loadu_pd(cols[conds[c].right] + day);
-            missing = _mm_or_pd(missing, not_finite2(right));
-        }
-        __m128d met = compare2(conds[c].op, left, right);
-        first = c == 0 ? met : first;
-        any = _mm_or_pd(any, met);
-        all = _mm_and_pd(all, met);
+        const double *right = conds[c].right < 0 ? NULL : cols[conds[c].right] + from;
+        struct cond_bits b =
+            cond_block(conds[c].op, cols[conds[c].left] + from, right, conds[c].threshold, m);
+        first = c == 0 ? b.met : first;
+        any |= b.met;
+        all &= b.met;
+        missing |= b.missing;
     }
-    int then = _mm_movemask_pd(node->gate_mode == LV_GATE_IF       ? first
-                               : node->gate_mode == LV_GATE_IF_ALL ? all
-                                                                   : any);
-    if (node->gate_mode == LV_GATE_IF_NONE)
-        then ^= 3;
-    int lost = _mm_movemask_pd(missing);
-    row[0] = lost & 1 ? GATE_MISSING : (unsigned char)(then & 1);
-    row[1] = lost & 2 ? GATE_MISSING : (unsigned char)(then >> 1);
-}
+    uint64_t then = node->gate_mode == LV_GATE_IF       ? first
+                    : node->gate_mode == LV_GATE_IF_ALL ? all
+                    : node->gate_mode == LV_GATE_IF_ANY ? any
+                                                        : ~any;
+    for (size_t j = 0; j < m; j += 8) {
+        /* GATE_ELSE 0, GATE_THEN 1, GATE_MISSING 2, for eight days at once */
+        uint64_t t = spread_byte((unsigned)(then >> j) & 0xff);
+        uint64_t lost = spread_byte((unsigned)(missing >> j) & 0xff);
+        uint64_t bytes = (t & ~lost) | (lost << 1);
+        size_t k_end = m - j < 8 ? m - j : 8;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (k_end == 8) { /* byte k of the word is day j + k */
+            memcpy(row + j, &bytes, 8);
+            continue;
+        }
 #endif
+        for (size_t k = 0; k < k_end; k++)
+            row[j + k] = (unsigned char)(bytes >> (8 * k));
+    }
+}
 
 /* Gate `node`'s outcome on each day of [from, from + n) into row[0..n). */
 static void gate_days(const struct lv_strategy *s, const struct lv_node *node,
                       const double *const *cols, size_t from, size_t n, unsigned char *row)
 {
-    size_t i = 0;
-#if defined(__SSE2__)
-    for (; i + 1 < n; i += 2)
-        gate_outcome_2(s, node, cols, from + i, row + i);
-#endif
-    for (; i < n; i++)
-        row[i] = gate_outcome_at(s, node, cols, from + i);
+    for (size_t done = 0; done < n; done += GATE_BLOCK) {
+        size_t m = n - done < GATE_BLOCK ? n - done : GATE_BLOCK;
+        gate_block(s, node, cols, from + done, m, row + done);
+    }
 }
 
 /* Numbers the table's rows: every gate, but those under a node with a recorded outcome (the
@@ -678,10 +869,76 @@ static int tabled_gates(struct lv_evaluator *ev)
     return n_rows;
 }
 
+/* Marks in row[1..n) the days on which a gate's outcome differs from the day before or is
+ * missing (GATE_MISSING is the only outcome with bit 1), eight days per step: every
+ * operation below stays within each byte. */
+static void or_changes(unsigned char *row, const unsigned char *outcome, size_t n)
+{
+    const uint64_t low_bits = 0x0101010101010101ULL;
+    size_t d = 1;
+    for (; d + 8 <= n; d += 8) {
+        uint64_t today, before, marks;
+        memcpy(&today, outcome + d, 8);
+        memcpy(&before, outcome + d - 1, 8);
+        memcpy(&marks, row + d, 8);
+        uint64_t differs = (today ^ before) | ((today >> 1) & low_bits);
+        marks |= (differs | (differs >> 1)) & low_bits;
+        memcpy(row + d, &marks, 8);
+    }
+    for (; d < n; d++)
+        row[d] |= (outcome[d] != outcome[d - 1]) | (outcome[d] == GATE_MISSING);
+}
+
+/* Cache c's changed row over the table's n days (see lv_evaluator.changed_rows); marks the
+ * cache unusable when one of its gates is not tabled. */
+static void fill_changed_row(struct lv_evaluator *ev, struct walk_cache *c, unsigned char *row,
+                             size_t n)
+{
+    const struct lv_strategy *s = ev->s;
+    c->usable = true;
+    for (int i = c->node; i < s->nodes[c->node].end; i++)
+        if (ev->gate_index[i] >= 0 && ev->gate_row[ev->gate_index[i]] < 0)
+            c->usable = false;
+    if (!c->usable)
+        return;
+    memset(row, 0, n);
+    row[0] = 1;
+    for (int i = c->node; i < s->nodes[c->node].end; i++) {
+        if (ev->gate_index[i] < 0)
+            continue;
+        or_changes(row, ev->gate_table + (size_t)ev->gate_row[ev->gate_index[i]] * n, n);
+    }
+}
+
+/* Forgets every kept walk and rebuilds the caches' changed rows for a new table of n days. A
+ * cache without room for its row is left unusable (always walked). */
+static void prepare_caches(struct lv_evaluator *ev, size_t n)
+{
+    size_t bytes = (size_t)ev->n_caches * n;
+    bool room = ev->cap_changed_rows >= bytes;
+    if (!room) {
+        unsigned char *grown = realloc(ev->changed_rows, bytes);
+        if (grown != NULL) {
+            ev->changed_rows = grown;
+            ev->cap_changed_rows = bytes;
+            room = true;
+        }
+    }
+    for (int k = 0; k < ev->n_caches; k++) {
+        struct walk_cache *c = &ev->caches[k];
+        c->filled = -1;
+        c->usable = false;
+        if (room)
+            fill_changed_row(ev, c, ev->changed_rows + (size_t)k * n, n);
+    }
+}
+
 int lv_evaluator_prepare_gates(struct lv_evaluator *ev, const double *const *cols, size_t from,
                                size_t end)
 {
     ev->gates_cols = NULL;
+    for (int k = 0; k < ev->n_caches; k++)
+        ev->caches[k].filled = -1; /* kept walks read the old table's days */
     if (end <= from)
         return 0;
     size_t n = end - from;
@@ -699,6 +956,7 @@ int lv_evaluator_prepare_gates(struct lv_evaluator *ev, const double *const *col
         if (row >= 0)
             gate_days(ev->s, &ev->s->nodes[i], cols, from, n, ev->gate_table + (size_t)row * n);
     }
+    prepare_caches(ev, n);
     ev->gates_cols = cols;
     ev->gates_from = from;
     ev->gates_days = n;

@@ -12,7 +12,7 @@
 
 #include "core/backtest.h"
 
-enum { N_DAYS = 301 }; /* odd, so the gate table's two-day steps leave a last single day */
+enum { N_DAYS = 301 }; /* odd, and not a multiple of 64: the gate table's blocks end short */
 
 /* Every gate mode and operator, a threshold of exactly some inputs' values (ties), a scale, a
  * sort with ties, weights, nesting, and an empty weight. */
@@ -152,6 +152,109 @@ static void column_evaluation_matches_lv_evaluate(void **state)
     /* The data exercises both missing inputs and real allocations. */
     assert_true(missing_days > 10);
     assert_true(gates_then > 10);
+    free(row);
+    lv_alloc_free(&want);
+    lv_alloc_free(&got);
+    lv_evaluator_free(plain);
+    lv_evaluator_free(fast);
+    columns_free(&cols);
+    lv_strategy_free(s);
+}
+
+/* Gate subtrees below a scale (walked with base 1, then scaled) and beside it (kept with their
+ * fixed base), with gates that hold for ten days at a time: the cached walks. */
+static const char *const SCALED_GATES =
+    "[{\"type\":\"scale\",\"config\":{\"ticker\":\"S\",\"indicator\":\"CURRENT_PRICE\","
+    "  \"rangeMin\":35,\"rangeMax\":55},"
+    " \"fromChildren\":[{\"type\":\"gate\",\"conditionMode\":\"if\",\"conditions\":["
+    "   {\"ticker\":\"A\",\"indicator\":\"CURRENT_PRICE\",\"operator\":\"gt\","
+    "    \"compareTo\":\"threshold\",\"threshold\":44}],"
+    "  \"thenChildren\":[{\"type\":\"weight\",\"children\":[{\"type\":\"ticker\",\"ticker\":\"A\"},"
+    "    {\"type\":\"ticker\",\"ticker\":\"B\"},{\"type\":\"ticker\",\"ticker\":\"C\"}]}],"
+    "  \"elseChildren\":[{\"type\":\"gate\",\"conditionMode\":\"if_any\",\"conditions\":["
+    "   {\"ticker\":\"B\",\"indicator\":\"CURRENT_PRICE\",\"operator\":\"lt\","
+    "    \"compareTo\":\"threshold\",\"threshold\":40},"
+    "   {\"ticker\":\"C\",\"indicator\":\"CURRENT_PRICE\",\"operator\":\"gte\","
+    "    \"compareTo\":\"indicator\",\"rightTicker\":\"A\",\"rightIndicator\":\"CURRENT_PRICE\"}],"
+    "   \"thenChildren\":[{\"type\":\"ticker\",\"ticker\":\"B\",\"weight\":3},"
+    "    {\"type\":\"ticker\",\"ticker\":\"C\",\"weight\":7}],"
+    "   \"elseChildren\":[]}]}],"
+    " \"toChildren\":[{\"type\":\"weight\",\"weightMode\":\"defined\",\"children\":["
+    "   {\"type\":\"gate\",\"weight\":2,\"conditionMode\":\"if_none\",\"conditions\":["
+    "    {\"ticker\":\"C\",\"indicator\":\"CURRENT_PRICE\",\"operator\":\"lte\","
+    "     \"compareTo\":\"threshold\",\"threshold\":47}],"
+    "    \"thenChildren\":[{\"type\":\"ticker\",\"ticker\":\"A\"}],"
+    "    \"elseChildren\":[{\"type\":\"ticker\",\"ticker\":\"C\"}]},"
+    "   {\"type\":\"ticker\",\"ticker\":\"B\",\"weight\":1}]}]},"
+    " {\"type\":\"gate\",\"conditionMode\":\"if_all\",\"conditions\":["
+    "   {\"ticker\":\"B\",\"indicator\":\"CURRENT_PRICE\",\"operator\":\"gt\","
+    "    \"compareTo\":\"threshold\",\"threshold\":38},"
+    "   {\"ticker\":\"A\",\"indicator\":\"CURRENT_PRICE\",\"operator\":\"neq\","
+    "    \"compareTo\":\"threshold\",\"threshold\":50}],"
+    "  \"thenChildren\":[{\"type\":\"weight\",\"children\":[{\"type\":\"ticker\",\"ticker\":\"C\"},"
+    "    {\"type\":\"ticker\",\"ticker\":\"B\"}]}],"
+    "  \"elseChildren\":[{\"type\":\"ticker\",\"ticker\":\"A\"}]}]";
+
+/* Values that move every day for series 0 (the scale's, interned first) and every ten days
+ * for the others, missing on a few days. */
+static double slow_value_on(int series, int day)
+{
+    if ((day * 7 + series * 3) % 61 == 0)
+        return NAN;
+    int step = series == 0 ? day : day / 10;
+    return 30 + (double)((step * (series + 3) + series * 11) % 31);
+}
+
+/* The days of one pass, in the order a test walks them: forward daily, forward every fifth
+ * day (a weekly rebalance), then backward (a later pass starting earlier). */
+static int day_of_pass(int pass, int i)
+{
+    return pass == 0 ? i : pass == 1 ? (i * 5) % N_DAYS : N_DAYS - 1 - i;
+}
+
+/* With the gate table, kept walks are replayed only while their gates keep their outcomes:
+ * every root on every day, in several orders, gives lv_evaluate's allocation bit for bit. */
+static void cached_walks_match_plain_walks(void **state)
+{
+    (void)state;
+    struct lv_strategy *s = compile(SCALED_GATES);
+    int n_series = lv_strategy_n_series(s);
+    struct columns cols;
+    cols.n = n_series;
+    cols.data = calloc((size_t)n_series, sizeof *cols.data);
+    for (int id = 0; id < n_series; id++) {
+        cols.data[id] = malloc(N_DAYS * sizeof(double));
+        for (int d = 0; d < N_DAYS; d++)
+            cols.data[id][d] = slow_value_on(id, d);
+    }
+    struct lv_evaluator *plain = lv_evaluator_new(s), *fast = lv_evaluator_new(s);
+    struct lv_alloc want, got;
+    assert_int_equal(lv_alloc_init(&want, s), 0);
+    assert_int_equal(lv_alloc_init(&got, s), 0);
+    assert_int_equal(lv_evaluator_prepare_gates(fast, (const double *const *)cols.data, 0, N_DAYS),
+                     0);
+    double *row = malloc((size_t)n_series * sizeof *row);
+    int changes = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        for (int root = LV_ROOT; root < lv_strategy_n_nodes(s); root++) {
+            double last_first_weight = -1;
+            for (int i = 0; i < N_DAYS; i++) {
+                int d = day_of_pass(pass, i);
+                for (int id = 0; id < n_series; id++)
+                    row[id] = cols.data[id][d];
+                struct lv_eval_report want_r, got_r;
+                lv_evaluate(plain, root, row, &want, &want_r);
+                lv_evaluate_day(fast, root, (const double *const *)cols.data, (size_t)d, &got,
+                                &got_r);
+                assert_same_alloc(&want, &want_r, &got, &got_r);
+                if (root == LV_ROOT && want.n > 0) {
+                    changes += want.weight[0] != last_first_weight;
+                    last_first_weight = want.weight[0];
+                }
+            }
+        }
+    }
+    assert_true(changes > 100); /* the scale moves the allocation nearly every day */
     free(row);
     lv_alloc_free(&want);
     lv_alloc_free(&got);
@@ -326,6 +429,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(column_evaluation_matches_lv_evaluate),
+        cmocka_unit_test(cached_walks_match_plain_walks),
         cmocka_unit_test(rebinding_behaves_like_a_new_evaluator),
         cmocka_unit_test(cached_returns_carry_the_last_close),
         cmocka_unit_test(reused_workspace_matches_fresh_ones),

@@ -490,6 +490,24 @@ static void c38_tie_measured_from_first_member(void **state)
                "A 50, B 50");
 }
 
+/* Twenty children: more than a sort orders by insertion, so the merge sort ranks them; ties
+ * stay in child order either way. Scores are (7·i mod 20), with D tied to R at the top. */
+#define FOUR(a, b, c, d) T(a, 100) "," T(b, 100) "," T(c, 100) "," T(d, 100)
+#define TWENTY                                                                                     \
+    FOUR("A", "B", "C", "D")                                                                       \
+    "," FOUR("E", "F", "G", "H") "," FOUR("I", "J", "K", "L") "," FOUR(                            \
+        "M", "N", "O", "P") "," FOUR("Q", "R", "S", "T")
+static void many_children_rank_like_few(void **state)
+{
+    (void)state;
+    double scores[20];
+    for (int i = 0; i < 20; i++)
+        scores[i] = (i * 7) % 20;
+    scores[3] = 19; /* D ties R (child 17) */
+    check_sort("[" S("top", 3, TWENTY, 100) "]", 20, scores, "D 25, R 25, O 25, L 25");
+    check_sort("[" S("bottom", 2, TWENTY, 100) "]", 20, scores, "A 50, G 50");
+}
+
 static void c39_sort_indicator_with_params(void **state)
 {
     (void)state;
@@ -626,6 +644,7 @@ int main(void)
         cmocka_unit_test(c36_nan_count),
         cmocka_unit_test(c37_all_tie),
         cmocka_unit_test(c38_tie_measured_from_first_member),
+        cmocka_unit_test(many_children_rank_like_few),
         cmocka_unit_test(c39_sort_indicator_with_params),
         cmocka_unit_test(c40_if_none_is_not),
         cmocka_unit_test(c41_neq),
