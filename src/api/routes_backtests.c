@@ -130,10 +130,26 @@ static json_t *request_strategy(struct lv_req *req, struct lv_app *app, PGconn *
     return json_incref(inline_doc);
 }
 
-/* Everything one run produced, as stored and returned. */
-static int store_result(PGconn *conn, struct lv_req *req, const char *strategy_id, json_t *doc,
-                        const struct lv_backtest_options *options, json_t *result, json_t **row,
-                        struct lv_db_error *err)
+/* A result as JSON text, each part serialised once: the parts go into the INSERT and are
+ * spliced into the response, so the curves (tens of thousands of numbers) are never printed
+ * twice. Reals get the API's 15 significant digits. */
+struct result_text {
+    char *elements, *metrics, *equity, *positions, *details;
+};
+
+#define RESULT_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+static void result_text_free(struct result_text *t)
+{
+    free(t->elements);
+    free(t->metrics);
+    free(t->equity);
+    free(t->positions);
+    free(t->details);
+}
+
+/* Returns 0, or -1 when memory ran out (t is then freed). */
+static int result_text_init(struct result_text *t, json_t *doc, json_t *result)
 {
     json_t *elements = json_is_array(doc) ? doc : json_object_get(doc, "elements");
     json_t *details = json_pack(
@@ -141,46 +157,68 @@ static int store_result(PGconn *conn, struct lv_req *req, const char *strategy_i
         json_object_get(result, "benchmark_metrics"), "benchmark_curve",
         json_object_get(result, "benchmark_curve"), "warnings", json_object_get(result, "warnings"),
         "window", json_object_get(result, "window"), "timing", json_object_get(result, "timing"));
-    json_t *window = json_object_get(result, "window");
+    t->elements = json_dumps(elements, RESULT_DUMP_FLAGS);
+    t->metrics = json_dumps(json_object_get(result, "metrics"), RESULT_DUMP_FLAGS);
+    t->equity = json_dumps(json_object_get(result, "equity_curve"), RESULT_DUMP_FLAGS);
+    t->positions = json_dumps(json_object_get(result, "positions"), RESULT_DUMP_FLAGS);
+    t->details = details != NULL ? json_dumps(details, RESULT_DUMP_FLAGS) : NULL;
+    json_decref(details);
+    if (t->elements && t->metrics && t->equity && t->positions && t->details)
+        return 0;
+    result_text_free(t);
+    return -1;
+}
+
+/* Inserts the backtest_results row; `row` receives {"id", "strategy_id", "created_at"}. */
+static int store_result(PGconn *conn, struct lv_req *req, const char *strategy_id,
+                        const json_t *window, const struct lv_backtest_options *options,
+                        const struct result_text *t, char *row, size_t row_size,
+                        struct lv_db_error *err)
+{
     char user_id[16];
     lv_api_caller_text(req, user_id);
-    char *elements_text = json_dumps(elements, JSON_COMPACT);
-    char *metrics_text = json_dumps(json_object_get(result, "metrics"), JSON_COMPACT);
-    char *equity_text = json_dumps(json_object_get(result, "equity_curve"), JSON_COMPACT);
-    char *positions_text = json_dumps(json_object_get(result, "positions"), JSON_COMPACT);
-    char *details_text = json_dumps(details, JSON_COMPACT);
     const char *params[] = {
         strategy_id[0] != '\0' ? strategy_id : NULL,
         user_id,
         json_string_value(json_object_get(window, "start")),
         json_string_value(json_object_get(window, "end")),
         options->benchmark,
-        elements_text,
-        metrics_text,
-        equity_text,
-        positions_text,
-        details_text,
+        t->elements,
+        t->metrics,
+        t->equity,
+        t->positions,
+        t->details,
     };
-    int found = -1;
-    *row = NULL;
-    if (elements_text && metrics_text && equity_text && positions_text && details_text)
-        *row = lv_api_query_json(
-            conn,
-            "INSERT INTO backtest_results (strategy_id, user_id, start_date, end_date, "
-            "benchmark_symbol, strategy_elements, metrics, equity_curve, positions, details) "
-            "VALUES ($1::int, $2::int, $3::date, $4::date, $5, $6::jsonb, $7::jsonb, $8::jsonb, "
-            "$9::jsonb, $10::jsonb) RETURNING json_build_object('id', id, 'strategy_id', "
-            "strategy_id, 'created_at', to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))",
-            10, params, &found, err);
-    else
-        lv_db_fail(err, "out of memory serialising the result");
-    free(elements_text);
-    free(metrics_text);
-    free(equity_text);
-    free(positions_text);
-    free(details_text);
-    json_decref(details);
-    return found == 1 ? 0 : -1;
+    int rows = lv_db_query_value(
+        conn,
+        "INSERT INTO backtest_results (strategy_id, user_id, start_date, end_date, "
+        "benchmark_symbol, strategy_elements, metrics, equity_curve, positions, details) "
+        "VALUES ($1::int, $2::int, $3::date, $4::date, $5, $6::jsonb, $7::jsonb, $8::jsonb, "
+        "$9::jsonb, $10::jsonb) RETURNING json_build_object('id', id, 'strategy_id', "
+        "strategy_id, 'created_at', to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))",
+        10, params, row, row_size, err);
+    return rows == 1 ? 0 : -1;
+}
+
+/* Answers 201 with the stored row's fields, then the result: both are JSON objects, so the
+ * body is the row without its closing brace, the parts, and the details without their opening
+ * one. */
+static void answer_stored(struct lv_req *req, const char *row, const struct result_text *t)
+{
+    size_t row_len = strlen(row);
+    size_t cap = row_len + strlen(t->metrics) + strlen(t->equity) + strlen(t->positions) +
+                 strlen(t->details) + 64;
+    char *body = malloc(cap);
+    if (body == NULL || row_len < 2 || row[row_len - 1] != '}' || t->details[0] != '{') {
+        free(body);
+        lv_resp_error(req, 500, "internal_error", "internal error", NULL);
+        return;
+    }
+    int len =
+        snprintf(body, cap, "%.*s,\"metrics\":%s,\"equity_curve\":%s,\"positions\":%s,%s",
+                 (int)(row_len - 1), row, t->metrics, t->equity, t->positions, t->details + 1);
+    lv_resp_bytes(req, 201, "application/json", body, (size_t)len);
+    free(body);
 }
 
 /* Says so in the result when any of the run's symbols has synthetic bars: a trader must never
@@ -252,17 +290,19 @@ static void run_backtest(struct lv_req *req, struct lv_app *app, PGconn *conn, j
         result.timing.load_ms = load_ms;
         result.timing.total_ms += load_ms;
         json_t *out = lv_backtest_result_to_json(&result);
-        json_t *row = NULL;
+        struct result_text text;
+        char row[256];
         struct lv_db_error db_err;
-        if (out == NULL) {
+        if (out == NULL || result_text_init(&text, doc, out) != 0) {
             lv_resp_error(req, 500, "internal_error", "internal error", NULL);
-        } else if (store_result(conn, req, strategy_id, doc, &options, out, &row, &db_err) != 0) {
-            lv_api_db_failure(req, &db_err);
         } else {
-            json_object_update(row, out);
-            lv_resp_json(req, 201, json_incref(row));
+            if (store_result(conn, req, strategy_id, json_object_get(out, "window"), &options,
+                             &text, row, sizeof row, &db_err) != 0)
+                lv_api_db_failure(req, &db_err);
+            else
+                answer_stored(req, row, &text);
+            result_text_free(&text);
         }
-        json_decref(row);
         json_decref(out);
     }
     lv_backtest_result_free(&result);
