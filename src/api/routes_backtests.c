@@ -148,21 +148,38 @@ static void result_text_free(struct result_text *t)
     free(t->details);
 }
 
-/* Returns 0, or -1 when memory ran out (t is then freed). */
-static int result_text_init(struct result_text *t, json_t *doc, json_t *result)
+/* Returns 0, or -1 when memory ran out (t is then freed). `summary` is the result without its
+ * large arrays, which are written as text straight from `r`. */
+static int result_text_init(struct result_text *t, json_t *doc, const json_t *summary,
+                            const struct lv_backtest_result *r)
 {
     json_t *elements = json_is_array(doc) ? doc : json_object_get(doc, "elements");
-    json_t *details = json_pack(
-        "{s:O, s:O, s:O, s:O, s:O}", "benchmark_metrics",
-        json_object_get(result, "benchmark_metrics"), "benchmark_curve",
-        json_object_get(result, "benchmark_curve"), "warnings", json_object_get(result, "warnings"),
-        "window", json_object_get(result, "window"), "timing", json_object_get(result, "timing"));
+    char *benchmark_metrics =
+        json_dumps(json_object_get(summary, "benchmark_metrics"), RESULT_DUMP_FLAGS);
+    char *warnings = json_dumps(json_object_get(summary, "warnings"), RESULT_DUMP_FLAGS);
+    char *window = json_dumps(json_object_get(summary, "window"), RESULT_DUMP_FLAGS);
+    char *timing = json_dumps(json_object_get(summary, "timing"), RESULT_DUMP_FLAGS);
+    char *benchmark_curve = lv_backtest_curve_text(r, true);
     t->elements = json_dumps(elements, RESULT_DUMP_FLAGS);
-    t->metrics = json_dumps(json_object_get(result, "metrics"), RESULT_DUMP_FLAGS);
-    t->equity = json_dumps(json_object_get(result, "equity_curve"), RESULT_DUMP_FLAGS);
-    t->positions = json_dumps(json_object_get(result, "positions"), RESULT_DUMP_FLAGS);
-    t->details = details != NULL ? json_dumps(details, RESULT_DUMP_FLAGS) : NULL;
-    json_decref(details);
+    t->metrics = json_dumps(json_object_get(summary, "metrics"), RESULT_DUMP_FLAGS);
+    t->equity = lv_backtest_curve_text(r, false);
+    t->positions = lv_backtest_positions_text(r);
+    t->details = NULL;
+    if (benchmark_metrics && warnings && window && timing && benchmark_curve) {
+        const char *format = "{\"benchmark_metrics\":%s,\"benchmark_curve\":%s,\"warnings\":%s,"
+                             "\"window\":%s,\"timing\":%s}";
+        size_t cap = strlen(format) + strlen(benchmark_metrics) + strlen(benchmark_curve) +
+                     strlen(warnings) + strlen(window) + strlen(timing);
+        t->details = malloc(cap);
+        if (t->details != NULL)
+            snprintf(t->details, cap, format, benchmark_metrics, benchmark_curve, warnings, window,
+                     timing);
+    }
+    free(benchmark_metrics);
+    free(warnings);
+    free(window);
+    free(timing);
+    free(benchmark_curve);
     if (t->elements && t->metrics && t->equity && t->positions && t->details)
         return 0;
     result_text_free(t);
@@ -289,11 +306,11 @@ static void run_backtest(struct lv_req *req, struct lv_app *app, PGconn *conn, j
         warn_synthetic(conn, strategy, &options, &result);
         result.timing.load_ms = load_ms;
         result.timing.total_ms += load_ms;
-        json_t *out = lv_backtest_result_to_json(&result);
+        json_t *out = lv_backtest_result_summary_json(&result);
         struct result_text text;
         char row[256];
         struct lv_db_error db_err;
-        if (out == NULL || result_text_init(&text, doc, out) != 0) {
+        if (out == NULL || result_text_init(&text, doc, out, &result) != 0) {
             lv_resp_error(req, 500, "internal_error", "internal error", NULL);
         } else {
             if (store_result(conn, req, strategy_id, json_object_get(out, "window"), &options,

@@ -109,6 +109,17 @@ void lv_backtest_result_warn(struct lv_backtest_result *result, const char *fmt,
  * Returns a new reference, or NULL when out of memory. */
 json_t *lv_backtest_result_to_json(const struct lv_backtest_result *result);
 
+/* The same object without its three large arrays (equity_curve, benchmark_curve, positions),
+ * for callers that write those as text with the two functions below. New reference or NULL. */
+json_t *lv_backtest_result_summary_json(const struct lv_backtest_result *result);
+
+/* The large arrays as compact JSON text, written straight from the result's arrays (a
+ * complex strategy has tens of thousands of positions: building them as JSON objects first
+ * costs more than the backtest). Numbers have 15 significant digits, undefined ones are
+ * null. New NUL-terminated strings (the caller frees them), or NULL when out of memory. */
+char *lv_backtest_curve_text(const struct lv_backtest_result *result, bool benchmark);
+char *lv_backtest_positions_text(const struct lv_backtest_result *result);
+
 /* ---- Running ------------------------------------------------------------------------------ */
 
 /* Per-thread scratch buffers, grown as needed and reused by every run. */

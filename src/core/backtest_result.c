@@ -2,6 +2,7 @@
  * object stored in backtest_results). */
 #include "core/backtest.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -97,7 +98,8 @@ static json_t *positions_json(const struct lv_backtest_result *r, bool *ok)
     return rows;
 }
 
-json_t *lv_backtest_result_to_json(const struct lv_backtest_result *r)
+/* Everything but the three large arrays. */
+json_t *lv_backtest_result_summary_json(const struct lv_backtest_result *r)
 {
     bool ok = true;
     json_t *out = json_object();
@@ -105,9 +107,6 @@ json_t *lv_backtest_result_to_json(const struct lv_backtest_result *r)
         return NULL;
     put(out, "metrics", lv_metrics_to_json(&r->metrics), &ok);
     put(out, "benchmark_metrics", lv_metrics_to_json(&r->benchmark_metrics), &ok);
-    put(out, "equity_curve", curve_json(r->days, r->equity, r->n_days, &ok), &ok);
-    put(out, "benchmark_curve", curve_json(r->days, r->benchmark, r->n_days, &ok), &ok);
-    put(out, "positions", positions_json(r, &ok), &ok);
 
     json_t *warnings = json_array();
     for (int i = 0; warnings != NULL && i < r->n_warnings; i++)
@@ -135,4 +134,103 @@ json_t *lv_backtest_result_to_json(const struct lv_backtest_result *r)
         return NULL;
     }
     return out;
+}
+
+json_t *lv_backtest_result_to_json(const struct lv_backtest_result *r)
+{
+    bool ok = true;
+    json_t *out = lv_backtest_result_summary_json(r);
+    if (out == NULL)
+        return NULL;
+    put(out, "equity_curve", curve_json(r->days, r->equity, r->n_days, &ok), &ok);
+    put(out, "benchmark_curve", curve_json(r->days, r->benchmark, r->n_days, &ok), &ok);
+    put(out, "positions", positions_json(r, &ok), &ok);
+    if (!ok) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* ---- The large arrays as text ------------------------------------------------------------ */
+
+/* Longest text of one number: "-1.23456789012345e-308" plus ".0". */
+#define NUMBER_TEXT 32
+
+/* Writes a number as jansson would with 15 significant digits (a whole number keeps a ".0"
+ * so it stays a real), or null when it is not finite. Returns the end of the text. */
+static char *put_number(char *p, double value)
+{
+    if (!isfinite(value)) {
+        memcpy(p, "null", 4);
+        return p + 4;
+    }
+    int len = snprintf(p, NUMBER_TEXT, "%.15g", value);
+    if (strpbrk(p, ".e") == NULL) {
+        memcpy(p + len, ".0", 2);
+        len += 2;
+    }
+    return p + len;
+}
+
+static char *put_text(char *p, const char *text)
+{
+    size_t len = strlen(text);
+    memcpy(p, text, len);
+    return p + len;
+}
+
+static char *put_date(char *p, lv_day day)
+{
+    char text[LV_DAY_TEXT];
+    lv_day_format(day, text);
+    *p++ = '"';
+    p = put_text(p, text);
+    *p++ = '"';
+    return p;
+}
+
+char *lv_backtest_curve_text(const struct lv_backtest_result *r, bool benchmark)
+{
+    const double *values = benchmark ? r->benchmark : r->equity;
+    /* {"date":"YYYY-MM-DD","value":N}, per point */
+    char *text = malloc(r->n_days * (32 + NUMBER_TEXT) + 3);
+    if (text == NULL)
+        return NULL;
+    char *p = text;
+    *p++ = '[';
+    for (size_t i = 0; i < r->n_days; i++) {
+        p = put_text(p, i == 0 ? "{\"date\":" : ",{\"date\":");
+        p = put_date(p, r->days[i]);
+        p = put_text(p, ",\"value\":");
+        p = put_number(p, values[i]);
+        *p++ = '}';
+    }
+    *p++ = ']';
+    *p = '\0';
+    return text;
+}
+
+char *lv_backtest_positions_text(const struct lv_backtest_result *r)
+{
+    /* {"date":"YYYY-MM-DD","ticker":"T","weight":N}, per row; tickers are market symbols
+     * (A-Z 0-9 . - ^ / _), which need no escaping. */
+    char *text = malloc(r->n_positions * (48 + LV_SYMBOL_MAX + NUMBER_TEXT) + 3);
+    if (text == NULL)
+        return NULL;
+    char *p = text;
+    *p++ = '[';
+    for (size_t i = 0; i < r->n_positions; i++) {
+        const struct lv_position *row = &r->positions[i];
+        p = put_text(p, i == 0 ? "{\"date\":" : ",{\"date\":");
+        p = put_date(p, row->day);
+        p = put_text(p, ",\"ticker\":\"");
+        p = put_text(p, row->ticker);
+        p = put_text(p, "\",\"weight\":");
+        p = put_number(p, row->weight);
+        *p++ = '}';
+    }
+    *p++ = ']';
+    *p = '\0';
+    return text;
 }
