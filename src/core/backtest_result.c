@@ -1,6 +1,7 @@
 /* backtest_result.c — the backtest result: its warnings and its JSON form (the §6 result
  * object stored in backtest_results). */
 #include "core/backtest.h"
+#include "core/json_number.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -72,7 +73,7 @@ static json_t *curve_json(const lv_day *days, const double *values, size_t n, bo
         json_t *point = json_object();
         if (point != NULL) {
             put(point, "date", date_json(days[i]), ok);
-            put(point, "value", lv_json_number_or_null(values[i]), ok);
+            put(point, "value", lv_json_number(values[i]), ok);
         }
         append(curve, point, ok);
     }
@@ -91,7 +92,7 @@ static json_t *positions_json(const struct lv_backtest_result *r, bool *ok)
         if (row != NULL) {
             put(row, "date", date_json(r->positions[i].day), ok);
             put(row, "ticker", json_string(r->positions[i].ticker), ok);
-            put(row, "weight", lv_json_number_or_null(r->positions[i].weight), ok);
+            put(row, "weight", lv_json_number(r->positions[i].weight), ok);
         }
         append(rows, row, ok);
     }

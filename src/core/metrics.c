@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdbool.h>
 
+#include "core/json_number.h"
+
 #define PERIODS 252.0
 
 const char *const lv_metric_names[LV_METRIC_COUNT] = {
@@ -167,11 +169,6 @@ void lv_metrics_compute(const double *equity, const lv_day *days, size_t n_point
     }
 }
 
-json_t *lv_json_number_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 json_t *lv_metrics_to_json(const struct lv_metrics *metrics)
 {
     json_t *obj = json_object();
@@ -180,7 +177,7 @@ json_t *lv_metrics_to_json(const struct lv_metrics *metrics)
     for (int m = 0; m < LV_METRIC_COUNT; m++) {
         double v = metrics->value[m];
         json_t *value = lv_metric_is_integer(m) && isfinite(v) ? json_integer((json_int_t)v)
-                                                               : lv_json_number_or_null(v);
+                                                               : lv_json_number(v);
         if (json_object_set_new(obj, lv_metric_names[m], value) != 0) {
             json_decref(obj);
             return NULL;

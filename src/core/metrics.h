@@ -71,7 +71,4 @@ void lv_metrics_compute(const double *equity, const lv_day *days, size_t n_point
  * whole-number metrics become JSON integers. Returns NULL when out of memory. */
 json_t *lv_metrics_to_json(const struct lv_metrics *metrics);
 
-/* A JSON number for v, or null when v is NaN or infinite (new reference). */
-json_t *lv_json_number_or_null(double v);
-
 #endif

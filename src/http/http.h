@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "core/error.h"
+#include "core/json_number.h"
 #include "core/problems.h"
 
 /*
@@ -242,7 +243,6 @@ int lv_resp_stream(struct lv_req *req, int status, const char *content_type, lv_
  * JSON helpers
  * ------------------------------------------------------------------------------------- */
 
-/* A JSON number for `value`, or JSON null when it is NaN or ±Infinity. New reference. */
-json_t *lv_json_number(double value);
+/* lv_json_number (core/json_number.h): a JSON number, or null when not finite. */
 
 #endif

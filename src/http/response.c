@@ -182,8 +182,3 @@ int lv_resp_stream(struct lv_req *req, int status, const char *content_type, lv_
         stream_free(stream);
     return set_response(req, status, response, content_type);
 }
-
-json_t *lv_json_number(double value)
-{
-    return isfinite(value) ? json_real(value) : json_null();
-}
