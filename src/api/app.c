@@ -121,6 +121,34 @@ void lv_api_send_page(struct lv_req *req, struct lv_app *app, PGconn *conn, cons
                                (json_int_t)page->offset));
 }
 
+json_t *lv_api_readable_strategy(struct lv_req *req, PGconn *conn, const char *id)
+{
+    char user_id[16];
+    lv_api_caller_text(req, user_id);
+    const char *params[] = {id, user_id};
+    struct lv_db_error err;
+    int found;
+    json_t *doc = lv_api_query_json(
+        conn,
+        "SELECT json_strip_nulls(json_build_object('name', name, 'elements', elements, "
+        "'benchmark_symbol', benchmark_symbol, 'start_date', start_date, 'end_date', end_date)) "
+        "FROM strategies WHERE id = $1::int AND (user_id = $2::int OR is_public)",
+        2, params, &found, &err);
+    if (found < 0)
+        lv_api_db_failure(req, &err);
+    else if (found == 0)
+        lv_resp_error(req, 404, "not_found", "no such strategy", NULL);
+    return doc;
+}
+
+void lv_api_bad_query(struct lv_req *req, const char *name, const char *message)
+{
+    char path[128];
+    snprintf(path, sizeof path, "?%s", name);
+    lv_resp_error(req, 400, "bad_request", message,
+                  json_pack("[{s:s, s:s}]", "path", path, "message", message));
+}
+
 static void free_caller(void *caller)
 {
     free(caller);

@@ -79,6 +79,14 @@ int lv_api_read_page(struct lv_req *req, long default_limit, long max_limit, str
 void lv_api_send_page(struct lv_req *req, struct lv_app *app, PGconn *conn, const char *sql,
                       int n_params, const char *const *params, const struct lv_page *page);
 
+/* The caller's strategy `id`, or another user's public one, as a strategy document
+ * {name, elements, benchmark_symbol, start_date, end_date} (null fields left out). Answers
+ * 404 (or the database failure) itself and returns NULL when there is none. New reference. */
+json_t *lv_api_readable_strategy(struct lv_req *req, PGconn *conn, const char *id);
+
+/* Answers 400 bad_request for query parameter `name` ("?name" in the details). */
+void lv_api_bad_query(struct lv_req *req, const char *name, const char *message);
+
 /* Answers 500 for an unexpected database error without leaking its text. */
 void lv_api_db_failure(struct lv_req *req, const struct lv_db_error *err);
 

@@ -54,34 +54,10 @@ static json_t *messages_of(const struct lv_problems *problems)
     return list;
 }
 
-/* Loads the caller's strategy (or a public one) as a strategy document. Answers 404 itself
- * and returns NULL when there is none. */
-static json_t *load_strategy_doc(struct lv_req *req, struct lv_app *app, PGconn *conn,
-                                 const char *strategy_id)
-{
-    char user_id[16];
-    lv_api_caller_text(req, user_id);
-    const char *params[] = {strategy_id, user_id};
-    struct lv_db_error err;
-    int found;
-    json_t *doc = lv_api_query_json(
-        conn,
-        "SELECT json_build_object('name', name, 'elements', elements, 'benchmark_symbol', "
-        "benchmark_symbol, 'start_date', start_date, 'end_date', end_date) "
-        "FROM strategies WHERE id = $1::int AND (user_id = $2::int OR is_public)",
-        2, params, &found, &err);
-    (void)app;
-    if (found < 0)
-        lv_api_db_failure(req, &err);
-    else if (found == 0)
-        lv_resp_error(req, 404, "not_found", "no such strategy", NULL);
-    return doc;
-}
-
 /* The strategy document of a run request: `strategy` inline, or `strategy_id` (also given
  * by the /strategies/{id}/backtests path). Answers errors itself and returns NULL. */
-static json_t *request_strategy(struct lv_req *req, struct lv_app *app, PGconn *conn, json_t *body,
-                                char *strategy_id, size_t id_size)
+static json_t *request_strategy(struct lv_req *req, PGconn *conn, json_t *body, char *strategy_id,
+                                size_t id_size)
 {
     const char *key;
     json_t *value;
@@ -119,7 +95,7 @@ static json_t *request_strategy(struct lv_req *req, struct lv_app *app, PGconn *
         return NULL;
     }
     if (strategy_id[0] != '\0')
-        return load_strategy_doc(req, app, conn, strategy_id);
+        return lv_api_readable_strategy(req, conn, strategy_id);
     if (!json_is_object(inline_doc) && !json_is_array(inline_doc)) {
         lv_resp_error(req, 400, "validation_failed", "a strategy is required",
                       json_pack("[{s:s, s:s}]", "path", "/strategy", "message",
@@ -344,7 +320,7 @@ static void post_backtest(struct lv_req *req, void *app_ptr)
     if (conn == NULL)
         return;
     char strategy_id[32] = "";
-    json_t *doc = request_strategy(req, app, conn, body, strategy_id, sizeof strategy_id);
+    json_t *doc = request_strategy(req, conn, body, strategy_id, sizeof strategy_id);
     if (doc != NULL)
         run_backtest(req, app, conn, body, doc, strategy_id);
     json_decref(doc);
@@ -385,26 +361,6 @@ static void get_backtest(struct lv_req *req, void *app_ptr)
         lv_resp_json(req, 200, row);
 }
 
-/* True when the caller may read strategy `id` (own or public); otherwise answers 404 (or
- * the database failure) and returns false. */
-static bool strategy_readable(struct lv_req *req, struct lv_app *app, PGconn *conn, const char *id,
-                              const char *user_id)
-{
-    (void)app;
-    const char *params[] = {id, user_id};
-    char found[8];
-    struct lv_db_error err;
-    int rows = lv_db_query_value(conn,
-                                 "SELECT 1 FROM strategies WHERE id = $1::int AND "
-                                 "(user_id = $2::int OR is_public)",
-                                 2, params, found, sizeof found, &err);
-    if (rows < 0)
-        lv_api_db_failure(req, &err);
-    else if (rows == 0)
-        lv_resp_error(req, 404, "not_found", "no such strategy", NULL);
-    return rows == 1;
-}
-
 /* History, newest first; curves are left out (fetch one backtest for those). */
 static void list_backtests(struct lv_req *req, void *app_ptr)
 {
@@ -427,9 +383,13 @@ static void list_backtests(struct lv_req *req, void *app_ptr)
     lv_api_caller_text(req, user_id);
     snprintf(strategy_text, sizeof strategy_text, "%ld", strategy_filter);
     /* Under /strategies/{id}/ the strategy itself must be readable, or it does not exist. */
-    if (path_id != NULL && !strategy_readable(req, app, conn, strategy_text, user_id)) {
-        lv_db_release(app->pool, conn);
-        return;
+    if (path_id != NULL) {
+        json_t *readable = lv_api_readable_strategy(req, conn, strategy_text);
+        if (readable == NULL) {
+            lv_db_release(app->pool, conn);
+            return;
+        }
+        json_decref(readable);
     }
     const char *params[] = {user_id, strategy_filter != 0 ? strategy_text : NULL, page.limit_text,
                             page.offset_text};

@@ -85,22 +85,8 @@ static json_t *request_strategy(struct lv_req *req, PGconn *conn, json_t *body,
         return NULL;
     }
     snprintf(strategy_id, 16, "%lld", (long long)json_integer_value(id_value));
-    char user_id[16];
-    lv_api_caller_text(req, user_id);
-    const char *params[] = {strategy_id, user_id};
-    struct lv_db_error err;
-    int found;
-    json_t *doc = lv_api_query_json(
-        conn,
-        "SELECT json_strip_nulls(json_build_object('name', name, 'elements', elements, "
-        "'benchmark_symbol', benchmark_symbol, 'start_date', start_date, 'end_date', end_date)) "
-        "FROM strategies WHERE id = $1::int AND (user_id = $2::int OR is_public)",
-        2, params, &found, &err);
-    if (found < 0)
-        lv_api_db_failure(req, &err);
-    else if (found == 0)
-        lv_resp_error(req, 404, "not_found", "no such strategy", NULL);
-    *answered = found <= 0;
+    json_t *doc = lv_api_readable_strategy(req, conn, strategy_id);
+    *answered = doc == NULL;
     return doc;
 }
 
@@ -491,9 +477,7 @@ static void list_jobs(struct lv_req *req, void *app_ptr)
         return;
     const char *status = lv_req_query(req, "status");
     if (status != NULL && !valid_status(status)) {
-        lv_resp_error(req, 400, "bad_request", "unknown status",
-                      json_pack("[{s:s, s:s}]", "path", "?status", "message",
-                                "must be queued, running, finished, failed or cancelled"));
+        lv_api_bad_query(req, "status", "must be queued, running, finished, failed or cancelled");
         return;
     }
     PGconn *conn = lv_api_db(req, app);

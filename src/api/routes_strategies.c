@@ -883,11 +883,7 @@ static int query_flag(struct lv_req *req, const char *name, const char *fallback
         *out = NULL;
         return 0;
     }
-    char path[64];
-    snprintf(path, sizeof path, "?%s", name);
-    lv_resp_error(req, 400, "bad_request", "invalid query parameter",
-                  json_pack("[{s:s, s:s}]", "path", path, "message",
-                            allow_all ? "must be true, false or all" : "must be true or false"));
+    lv_api_bad_query(req, name, allow_all ? "must be true, false or all" : "must be true or false");
     return -1;
 }
 
@@ -898,14 +894,12 @@ static int query_text(struct lv_req *req, const char *name, size_t max_chars, co
     *out = value != NULL && value[0] != '\0' ? value : NULL;
     if (*out == NULL || (utf8_valid(*out) && utf8_chars(*out) <= max_chars))
         return 0;
-    char path[64], message[64];
-    snprintf(path, sizeof path, "?%s", name);
+    char message[64];
     if (utf8_valid(*out))
         snprintf(message, sizeof message, "must be at most %zu characters", max_chars);
     else
         snprintf(message, sizeof message, "must be UTF-8 text");
-    lv_resp_error(req, 400, "bad_request", "invalid query parameter",
-                  json_pack("[{s:s, s:s}]", "path", path, "message", message));
+    lv_api_bad_query(req, name, message);
     return -1;
 }
 
@@ -916,10 +910,9 @@ static int query_sort(struct lv_req *req, const char **out)
     for (const char *const *key = sort_keys; *key != NULL; key++)
         if (strcmp(*out, *key) == 0)
             return 0;
-    lv_resp_error(req, 400, "bad_request", "invalid query parameter",
-                  json_pack("[{s:s, s:s}]", "path", "?sort", "message",
-                            "must be one of updated_at, created_at, name, id, each optionally "
-                            "prefixed with - for descending order"));
+    lv_api_bad_query(req, "sort",
+                     "must be one of updated_at, created_at, name, id, each optionally "
+                     "prefixed with - for descending order");
     return -1;
 }
 

@@ -180,9 +180,7 @@ static void list_lists(struct lv_req *req, void *app_ptr)
     const char *type = lv_req_query(req, "type");
     enum lv_batch_type parsed;
     if (type != NULL && lv_batch_type_parse(type, &parsed) != 0) {
-        lv_resp_error(req, 400, "bad_request", "unknown type",
-                      json_pack("[{s:s, s:s}]", "path", "?type", "message",
-                                "must be ticker, number or date"));
+        lv_api_bad_query(req, "type", "must be ticker, number or date");
         return;
     }
     PGconn *conn = lv_api_db(req, app);
