@@ -54,10 +54,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    int status = lever_proc_stop(&fx.server);
-    if (status != 0)
-        fprintf(stderr, "lever serve exited with status %d\n", status);
-    return status == 0 ? 0 : -1;
+    return lever_proc_stop_clean(&fx.server);
 }
 
 static long alice_strategies(void)

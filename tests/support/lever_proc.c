@@ -123,6 +123,14 @@ int lever_proc_stop(struct lever_proc *proc)
     return -1;
 }
 
+int lever_proc_stop_clean(struct lever_proc *proc)
+{
+    int status = lever_proc_stop(proc);
+    if (status != 0)
+        fprintf(stderr, "lever serve exited with status %d\n", status);
+    return status == 0 ? 0 : -1;
+}
+
 void lever_proc_kill(struct lever_proc *proc)
 {
     if (proc->pid > 0) {

@@ -22,6 +22,10 @@ int lever_proc_start(struct lever_proc *proc, const char *const *extra_env);
 /* Sends SIGTERM and waits; returns the exit status (or -1 when it had to be killed). */
 int lever_proc_stop(struct lever_proc *proc);
 
+/* A suite's teardown: stops the server and returns 0 when it exited 0 (a crash, or under ASan
+ * a leak, makes it exit non-zero), else prints the status and returns -1. */
+int lever_proc_stop_clean(struct lever_proc *proc);
+
 /* Sends SIGKILL and reaps the process. */
 void lever_proc_kill(struct lever_proc *proc);
 
